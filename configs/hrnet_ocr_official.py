@@ -1,0 +1,42 @@
+# HRNetV2-W48 + OCR with the upsampling of the official HRNet-OCR code
+# (HRNet/HRNet-Semantic-Segmentation, branch HRNet-OCR): bilinear fuse and
+# head resizing with align_corners=True. Use it with checkpoints converted by
+#   tools/convert_weights.py --from hrnet-official IN.pth OUT.pth
+# (mmengine replaces lists when a config inherits, so both heads are
+# written out again.)
+_base_ = './hrnet_ocr.py'
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+hrnet_channels = [48, 96, 192, 384]
+model = dict(
+    backbone=dict(
+        upsample_cfg=dict(mode='bilinear', align_corners=True)),
+    decode_head=[
+        dict(
+            type='FCNHead',
+            in_channels=hrnet_channels,
+            channels=sum(hrnet_channels),
+            in_index=(0, 1, 2, 3),
+            input_transform='resize_concat',
+            kernel_size=1,
+            num_convs=1,
+            concat_input=False,
+            dropout_ratio=-1,
+            num_classes=19,
+            norm_cfg=norm_cfg,
+            align_corners=True,
+            loss_decode=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+        dict(
+            type='hrseg_plugin.OCRHead',
+            in_channels=hrnet_channels,
+            in_index=(0, 1, 2, 3),
+            input_transform='resize_concat',
+            channels=512,
+            ocr_channels=256,
+            dropout_ratio=-1,
+            num_classes=19,
+            norm_cfg=norm_cfg,
+            align_corners=True,
+            loss_decode=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    ])

@@ -1,0 +1,11 @@
+# HRNetV2-W18 + OCR on Cityscapes, 512x1024 crops, 80k iterations of batch
+# 2 x 4 GPUs: the recipe of stock mmseg's ocrnet_hr18_4xb2-80k_cityscapes.
+# For the 40k schedule: --cfg-options train_cfg.max_iters=40000
+# param_scheduler.0.end=40000
+_base_ = [
+    './_base_/models/hrnet_ocr.py', 'mmseg::_base_/datasets/cityscapes.py',
+    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+]
+crop_size = (512, 1024)
+data_preprocessor = dict(size=crop_size)
+model = dict(data_preprocessor=data_preprocessor)

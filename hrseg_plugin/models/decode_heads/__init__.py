@@ -1,0 +1,3 @@
+from .ocr_head import OCRHead
+
+__all__ = ['OCRHead']

@@ -1,0 +1,143 @@
+"""Run a trained MMSegmentation or MMDetection model on images and write
+overlay PNGs.
+
+For mmseg configs (``default_scope='mmseg'``) the predicted segmentation map
+is painted over the image with ``SegLocalVisualizer``; for mmdet configs
+(``default_scope='mmdet'``) boxes (and masks of instance segmentation models)
+with ``DetLocalVisualizer``. Each input ``IMAGE`` gives ``DIR/<stem>.png``
+of the same size as the image.
+
+Examples::
+
+    python tools/infer.py CONFIG CKPT demo/a.jpg demo/b.jpg --out vis/
+    python tools/infer.py CONFIG CKPT data/images/ --out vis/ --skip-bad
+"""
+import argparse
+import importlib
+import importlib.util
+import os
+import os.path as osp
+import sys
+
+
+def _load_runner_utils():
+    """Load ``hrseg_plugin/apis/runner_utils.py`` (the code the tools share)
+    from this checkout without running ``hrseg_plugin/__init__.py``: that
+    imports and registers every project model, which stock configs do not
+    need and which configs get through their ``custom_imports``."""
+    name = 'hrseg_plugin.apis.runner_utils'
+    if name in sys.modules:
+        return sys.modules[name]
+    path = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))), *name.split('.'))
+    if not osp.isfile(path + '.py'):  # tools copied elsewhere: installed one
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location(name, path + '.py')
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+ru = _load_runner_utils()
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Predict images with an mmseg or mmdet model and write '
+        'the predictions painted over each image to OUT/<image stem>.png.',
+        epilog=ru.CHECKPOINT_TRUST_HELP)
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'images',
+        nargs='+',
+        metavar='IMAGE',
+        help='image files, or folders: all images in a folder (extensions '
+        f'{", ".join(ru.IMAGE_EXTENSIONS)}, not recursive)')
+    parser.add_argument(
+        '--out',
+        required=True,
+        metavar='DIR',
+        help='output folder for the overlay PNGs (created if needed)')
+    parser.add_argument(
+        '--device',
+        default=None,
+        help='torch device, e.g. cpu or cuda:0 (default: cuda:0 when CUDA '
+        'is available, else cpu)')
+    parser.add_argument(
+        '--opacity',
+        type=float,
+        default=0.5,
+        help='opacity of the painted segmentation map / masks, in (0, 1] '
+        '(default: 0.5)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.3,
+        help='detections scoring below it are not drawn (mmdet only; '
+        'default: 0.3)')
+    parser.add_argument(
+        '--skip-bad',
+        action='store_true',
+        help='skip images that cannot be read (missing or not decodable) '
+        'instead of failing, and count them in the summary line')
+    ru.add_cfg_options_arg(parser)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ru.check_file(args.checkpoint, 'checkpoint file')
+    cfg = ru.load_config(args.config, args.cfg_options)
+    images = ru.collect_images(args.images)
+    if not args.skip_bad:
+        # Fail on a missing or non-image file before loading the model
+        # (a file that is truncated or corrupt inside still fails later).
+        for path in images:
+            ru.check_image(path)
+
+    device = args.device
+    if device is None:
+        import torch
+        device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
+    predictor = ru.Predictor(
+        cfg,
+        args.checkpoint,
+        device=device,
+        opacity=args.opacity,
+        score_thr=args.score_thr)
+
+    from tqdm import tqdm
+    os.makedirs(args.out, exist_ok=True)
+    written, skipped, seen_stems = [], [], {}
+    for path in tqdm(images, desc='infer', unit='img'):
+        try:
+            img = ru.read_image(path)
+        except ru.ToolError as exc:
+            if not args.skip_bad:
+                raise
+            skipped.append(path)
+            tqdm.write(f'skipping {exc}', file=sys.stderr)
+            continue
+        stem = osp.splitext(osp.basename(path))[0]
+        if stem in seen_stems:
+            tqdm.write(
+                f'warning: {path} and {seen_stems[stem]} have the same '
+                f'name: {stem}.png is overwritten',
+                file=sys.stderr)
+        seen_stems[stem] = path
+        out_file = osp.join(args.out, f'{stem}.png')
+        predictor(img, out_file)
+        written.append(out_file)
+
+    summary = (f'infer: wrote {len(written)} image(s) to {args.out}; '
+               f'skipped {len(skipped)} unreadable image(s)')
+    if skipped:
+        summary += ': ' + ', '.join(skipped)
+    print(summary)
+    return written, skipped
+
+
+if __name__ == '__main__':
+    ru.run_tool(main)
