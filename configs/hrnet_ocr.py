@@ -2,6 +2,7 @@
 # the paper's headline model, recipe of stock mmseg's
 # ocrnet_hr48_4xb2-80k_cityscapes-512x1024 (80.7-81.4 mIoU in its model zoo).
 _base_ = './hrnet_w18_ocr.py'
+stock_equivalent = 'mmseg::ocrnet/ocrnet_hr48_4xb2-80k_cityscapes-512x1024.py'
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 hrnet_channels = [48, 96, 192, 384]
 model = dict(

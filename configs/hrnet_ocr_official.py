@@ -5,6 +5,8 @@
 # (mmengine replaces lists when a config inherits, so both heads are
 # written out again.)
 _base_ = './hrnet_ocr.py'
+# stock mmseg has no align_corners=True HRNet: no twin to compare with
+stock_equivalent = None
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 hrnet_channels = [48, 96, 192, 384]
 model = dict(

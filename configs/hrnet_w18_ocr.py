@@ -9,3 +9,6 @@ _base_ = [
 crop_size = (512, 1024)
 data_preprocessor = dict(size=crop_size)
 model = dict(data_preprocessor=data_preprocessor)
+
+# the same model in stock mmseg (tools/benchmark.py --compare-stock)
+stock_equivalent = 'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'

@@ -3,29 +3,7 @@ import os.path as osp
 
 import torch
 import torch.nn as nn
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-
-
-@torch.no_grad()
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Give every parameter and every norm statistic random values, so that
-    a comparison of two models exercises all of them (fresh BN has mean 0,
-    var 1, which hides a swapped or missing statistic)."""
-    gen = torch.Generator().manual_seed(seed)
-    for p in model.parameters():
-        # weights at 1/sqrt(fan_in) keep activations bounded through deep
-        # nets (a fixed scale overflows HRNet-W48 to NaN)
-        fan_in = p[0].numel() if p.dim() > 1 else 1
-        p.copy_(torch.randn(p.shape, generator=gen) / fan_in**0.5 *
-                (1.0 if p.dim() > 1 else 0.1))
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
-            m.running_mean.copy_(
-                torch.randn(m.running_mean.shape, generator=gen) * 0.1)
-            m.running_var.copy_(
-                torch.rand(m.running_var.shape, generator=gen) + 0.5)
-    return model
+from hrseg_plugin.utils import randomize_  # noqa: F401 (re-exported)
 
 
 def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:

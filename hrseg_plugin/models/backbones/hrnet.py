@@ -18,6 +18,36 @@ from ..layers.resize_to import check_upsample_cfg
 from .hrnet_arch import ARCH_SETTINGS, check_extra
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
+# plugin positions of each block type (mmseg's Bottleneck; our
+# PluginBasicBlock for BASIC)
+PLUGIN_POSITIONS = {
+    'BASIC': ('after_conv1', 'after_conv2'),
+    'BOTTLENECK': ('after_conv1', 'after_conv2', 'after_conv3')
+}
+
+
+def stage_plugins(plugins: Optional[List[dict]], stage: int,
+                  block: str) -> Optional[List[dict]]:
+    """The plugins of HRNet stage ``stage`` (1..4) whose blocks are
+    ``block``, as ``dict(cfg, position)`` items (mmseg's ResNet format:
+    ``stages``, four bools, selects stages; missing, all of them)."""
+    selected = []
+    for plugin in plugins or []:
+        plugin = dict(plugin)
+        stages = plugin.pop('stages', None)
+        if stages is not None and len(stages) != 4:
+            raise ValueError('HRNet: a plugin\'s stages must have 4 entries '
+                             f'(one per stage), got {stages}')
+        if stages is not None and not stages[stage - 1]:
+            continue
+        position = plugin.get('position')
+        if position not in PLUGIN_POSITIONS[block]:
+            raise ValueError(
+                f'HRNet: plugin position {position!r} is not supported by '
+                f'the {block} blocks of stage {stage}; use one of '
+                f'{PLUGIN_POSITIONS[block]}')
+        selected.append(plugin)
+    return selected or None
 
 
 @MODELS.register_module()
@@ -70,6 +100,16 @@ class HRNet(BaseModule):
             fuse upsampling. Default: bilinear, ``align_corners=False``.
         transition_mode (str): ``'last'`` (official code) or ``'all'``
             (paper figure).
+        plugins (list[dict], optional): mmcv plugins of the residual blocks
+            in mmseg ResNet's format, e.g. ``[dict(cfg=dict(type=
+            'hrseg_plugin.SPM'), stages=(False, True, True, True),
+            position='after_conv1')]``: every block of every branch of the
+            selected stages gets one. Positions: ``after_conv1``,
+            ``after_conv2``, ``after_conv3`` in BOTTLENECK blocks (stock
+            mmseg ``Bottleneck``), ``after_conv1`` (between the 3x3 convs),
+            ``after_conv2`` (before the residual add) in BASIC blocks
+            (:class:`PluginBasicBlock`); others raise a ValueError. None
+            (default): the stock blocks, unchanged.
         pretrained (str, optional): Deprecated, use ``init_cfg``.
         init_cfg (dict | list[dict], optional): Initialization config, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
@@ -96,6 +136,7 @@ class HRNet(BaseModule):
                  multiscale_output: bool = True,
                  upsample_cfg: Optional[dict] = None,
                  transition_mode: str = 'last',
+                 plugins: Optional[List[dict]] = None,
                  pretrained: Optional[str] = None,
                  init_cfg=None):
         if init_cfg is not None and pretrained is not None:
@@ -144,9 +185,10 @@ class HRNet(BaseModule):
 
         stage1 = self.extra['stage1']
         block = BLOCKS[stage1['block']]
-        self.layer1 = make_res_layer(block, 64, stage1['num_channels'][0],
-                                     stage1['num_blocks'][0], 1, with_cp,
-                                     conv_cfg, norm_cfg)
+        self.layer1 = make_res_layer(
+            block, 64, stage1['num_channels'][0], stage1['num_blocks'][0], 1,
+            with_cp, conv_cfg, norm_cfg,
+            plugins=stage_plugins(plugins, 1, stage1['block']))
         channels = [stage1['num_channels'][0] * block.expansion]
 
         for k in (2, 3, 4):
@@ -169,7 +211,8 @@ class HRNet(BaseModule):
                     with_cp=with_cp,
                     conv_cfg=conv_cfg,
                     norm_cfg=norm_cfg,
-                    upsample_cfg=upsample_cfg)
+                    upsample_cfg=upsample_cfg,
+                    plugins=stage_plugins(plugins, k, cfg['block']))
                 stage_in = module.out_channels
                 modules.append(module)
             self.add_module(f'stage{k}', Sequential(*modules))

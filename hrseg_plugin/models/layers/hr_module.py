@@ -5,8 +5,10 @@ import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule, Sequential
+from mmseg.models.backbones.resnet import BasicBlock
 
 from .hr_fuse_layer import HRFuseLayer
+from .plugin_basic_block import PluginBasicBlock
 
 
 def make_res_layer(block: Type[nn.Module],
@@ -17,7 +19,8 @@ def make_res_layer(block: Type[nn.Module],
                    with_cp: bool = False,
                    conv_cfg: Optional[dict] = None,
                    norm_cfg: dict = dict(type='BN'),
-                   block_init_cfg: Optional[dict] = None) -> Sequential:
+                   block_init_cfg: Optional[dict] = None,
+                   plugins: Optional[List[dict]] = None) -> Sequential:
     """A stack of ``num_blocks`` residual blocks, the first one projecting
     the shortcut (1x1 conv + norm) when the shape changes.
 
@@ -34,10 +37,17 @@ def make_res_layer(block: Type[nn.Module],
         conv_cfg (dict | None): Conv layer config.
         norm_cfg (dict): Norm layer config.
         block_init_cfg (dict | None): ``init_cfg`` of every block.
+        plugins (list[dict] | None): mmcv plugins of every block,
+            ``dict(cfg=..., position=...)``; basic blocks then are
+            :class:`PluginBasicBlock`. None or empty: stock blocks.
 
     Returns:
         Sequential: the blocks.
     """
+    extra = {}
+    if plugins:
+        block = PluginBasicBlock if block is BasicBlock else block
+        extra['plugins'] = plugins
     out_channels = planes * block.expansion
     downsample = None
     if stride != 1 or in_channels != out_channels:
@@ -61,7 +71,8 @@ def make_res_layer(block: Type[nn.Module],
                 with_cp=with_cp,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                init_cfg=block_init_cfg))
+                init_cfg=block_init_cfg,
+                **extra))
     return Sequential(*layers)
 
 
@@ -81,6 +92,8 @@ class HRModule(BaseModule):
         norm_cfg (dict): Norm layer config.
         upsample_cfg (dict | None): Interpolation of the fuse layer.
         block_init_cfg (dict | None): ``init_cfg`` of the blocks.
+        plugins (list[dict] | None): mmcv plugins of every block, see
+            :func:`make_res_layer`.
         init_cfg (dict | list[dict] | None): Initialization config.
     """
 
@@ -95,11 +108,12 @@ class HRModule(BaseModule):
                  norm_cfg: dict = dict(type='BN'),
                  upsample_cfg: Optional[dict] = None,
                  block_init_cfg: Optional[dict] = None,
+                 plugins: Optional[List[dict]] = None,
                  init_cfg=None):
         super().__init__(init_cfg)
         self.branches = nn.ModuleList([
             make_res_layer(block, in_ch, planes, n, 1, with_cp, conv_cfg,
-                           norm_cfg, block_init_cfg)
+                           norm_cfg, block_init_cfg, plugins)
             for in_ch, planes, n in zip(in_channels, num_channels, num_blocks)
         ])
         self.out_channels = [c * block.expansion for c in num_channels]

@@ -1,0 +1,21 @@
+# FCOS (GN head) with HRNetV2p-W40 (hrseg_plugin HRNet + HRFPN) on COCO,
+# multi-scale training (640-800), 2x schedule (24 epochs; the only stock FCOS
+# HRNetV2p-W40 config): stock mmdet's
+# hrnet/fcos_hrnetv2p-w40-gn-head_ms-640-800-4xb4-2x_coco.py with our backbone
+# and neck. Same state-dict layout: an mmdet model-zoo checkpoint loads after
+# `tools/convert_weights.py --from mmdet`.
+_base_ = 'mmdet::hrnet/fcos_hrnetv2p-w40-gn-head_ms-640-800-4xb4-2x_coco.py'
+custom_imports = dict(imports=['hrseg_plugin'], allow_failed_imports=False)
+default_scope = 'mmdet'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='hrseg_plugin.HRNet',
+        arch='w40',
+        norm_eval=True,  # stock mmdet HRNet keeps BN statistics frozen
+        upsample_cfg=dict(mode='nearest'),  # stock mmdet HRNet's fuse
+        init_cfg=dict(
+            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w40')),
+    # V2p: our HRFPN takes stock's arguments (in_channels [40, 80, 160, 320],
+    # out_channels 256, stride 2 come from the base)
+    neck=dict(type='hrseg_plugin.HRFPN'))

@@ -1,0 +1,18 @@
+# HRNetV2-W18 + OCR with selective kernel convolutions (Li et al., "Selective
+# Kernel Networks", CVPR 2019) in place of the backbone's 3x3 convs.
+#
+# conv_cfg reaches every conv HRNet builds; SKConv turns the 3x3 convs that
+# keep the width (the residual blocks' convs, the second stem conv and the
+# intermediate stride-2 convs of the fuse layers) into SK convolutions and
+# builds every other conv (1x1, width-changing 3x3) as the plain Conv2d it
+# replaces. groups=2 with two branches keeps the FLOPs and parameters of
+# each replaced conv (2 branches x 1/2 cost), and divides every HRNet-W18
+# width (18, 36, 72, 144 and 64).
+#
+# The ImageNet HRNet-W18 checkpoint still initializes the stem, the norms,
+# the transitions and the fuse layers; the SK convs have no pretrained
+# weights and start from the Kaiming init (mmengine logs them as missing
+# keys).
+_base_ = './hrnet_w18_ocr.py'
+model = dict(
+    backbone=dict(conv_cfg=dict(type='hrseg_plugin.SKConv', groups=2)))

@@ -1,0 +1,335 @@
+"""Latency, throughput, peak memory and GMACs of a config's model, side by
+side with its stock MMSegmentation / MMDetection twin.
+
+``tools/benchmark.py`` is the command-line front end. The stock twin of one
+of our configs is named by the config itself, in a top-level field::
+
+    stock_equivalent = 'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'
+
+The benchmark builds both models, gives the stock one random weights and
+random BatchNorm statistics, converts its state dict into ours with the
+converter of the config's library (``--from mmseg`` / ``--from mmdet``),
+checks that both give the same outputs, then times them with their runs
+interleaved (ours, stock, ours, stock ...) so that machine drift hits both
+alike, and reports medians and the ratio.
+"""
+import copy
+import os
+import os.path as osp
+import resource
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from hrseg_plugin.utils import randomize_
+
+#: Modes of :func:`make_step`.
+MODES = ('infer', 'train')
+#: What an infer step runs: the whole network or backbone (+ neck) only.
+PARTS = ('model', 'backbone')
+
+
+class BenchmarkError(Exception):
+    """A benchmark that cannot run as asked (no stock twin, outputs that
+    disagree, an unsupported model)."""
+
+
+@dataclass
+class Timing:
+    """The measurements of one model."""
+    name: str
+    config: str
+    seconds: List[float] = field(default_factory=list)
+    gmacs: Optional[float] = None
+    params_m: Optional[float] = None
+    peak_rss_mib: Optional[float] = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    def images_per_second(self, batch: int) -> float:
+        return batch / self.median
+
+    def summary(self, batch: int) -> dict:
+        out = asdict(self)
+        out.update(
+            median_s=self.median, images_per_s=self.images_per_second(batch))
+        return out
+
+
+def resolve_config_path(path: str) -> str:
+    """A config path, with ``mmseg::`` / ``mmdet::`` resolved to the config
+    shipped inside the installed package (``<pkg>/.mim/configs/...``)."""
+    if '::' not in path:
+        return path
+    package, rel = path.split('::', 1)
+    module = __import__(package)
+    full = osp.join(osp.dirname(module.__file__), '.mim', 'configs', rel)
+    if not osp.isfile(full):
+        raise BenchmarkError(f'{path}: no such config in the installed '
+                             f'{package} ({full})')
+    return full
+
+
+def build_model(config: str, cfg_options: Optional[dict] = None
+                ) -> nn.Module:
+    """Build a config's model without loading any weights file."""
+    from hrseg_plugin.converters import build_model_from_config
+    return build_model_from_config(resolve_config_path(config), cfg_options)
+
+
+def config_scope(config: str) -> str:
+    from mmengine.config import Config
+    return Config.fromfile(resolve_config_path(config)).get(
+        'default_scope', 'mmseg')
+
+
+def load_stock_weights(ours: nn.Module, stock: nn.Module, scope: str) -> None:
+    """Convert the stock model's state dict with the ``--from <scope>``
+    converter and load it strictly into ours."""
+    from hrseg_plugin.converters import (check_state_dict_against_model,
+                                         convert_checkpoint)
+    result = convert_checkpoint(scope, {'state_dict': stock.state_dict()})
+    check_state_dict_against_model(result.state_dict, ours,
+                                   'our model (built from the config)')
+    ours.load_state_dict(result.state_dict, strict=True)
+
+
+def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
+                seed: int = 0) -> dict:
+    """Random normalised images and data samples with the ground truth the
+    model's loss needs (a random label map for a segmentor; a few random
+    boxes, labels and masks for a detector)."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = shape
+    inputs = torch.randn(batch, 3, h, w, generator=gen)
+    meta = dict(
+        img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
+        batch_input_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
+    samples = []
+    is_segmentor = hasattr(model, 'decode_head')
+    for _ in range(batch):
+        if is_segmentor:
+            from mmengine.structures import PixelData
+            from mmseg.structures import SegDataSample
+            sample = SegDataSample(metainfo=meta)
+            num_classes = _num_classes(model)
+            sample.gt_sem_seg = PixelData(
+                data=torch.randint(
+                    0, num_classes, (1, h, w), generator=gen))
+        else:
+            from mmdet.structures import DetDataSample
+            from mmdet.structures.mask import BitmapMasks
+            from mmengine.structures import InstanceData
+            sample = DetDataSample(metainfo=meta)
+            gt = InstanceData()
+            n = 3
+            xy = torch.rand(n, 2, generator=gen) * torch.tensor([w, h]) * 0.6
+            wh = (torch.rand(n, 2, generator=gen) * 0.3 + 0.1) * \
+                torch.tensor([w, h])
+            gt.bboxes = torch.cat([xy, xy + wh], dim=1)
+            gt.labels = torch.randint(0, 3, (n, ), generator=gen)
+            masks = torch.zeros(n, h, w, dtype=torch.uint8)
+            for k, (x0, y0, x1, y1) in enumerate(gt.bboxes.long().tolist()):
+                masks[k, y0:y1, x0:x1] = 1
+            gt.masks = BitmapMasks(masks.numpy(), h, w)
+            sample.gt_instances = gt
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def _num_classes(model: nn.Module) -> int:
+    head = model.decode_head
+    if isinstance(head, nn.ModuleList):
+        head = head[-1]
+    return head.num_classes
+
+
+def network_outputs(model: nn.Module, data: dict,
+                    part: str = 'model') -> List[torch.Tensor]:
+    """The raw outputs (``mode='tensor'``, or the backbone/neck features)
+    as a flat list of tensors."""
+    with torch.no_grad():
+        if part == 'backbone':
+            out = model.extract_feat(data['inputs'])
+        else:
+            out = model(data['inputs'], data['data_samples'], mode='tensor')
+    flat = []
+
+    def walk(x):
+        if isinstance(x, torch.Tensor):
+            flat.append(x)
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                walk(y)
+        elif isinstance(x, dict):
+            for y in x.values():
+                walk(y)
+
+    walk(out)
+    return flat
+
+
+def max_rel_error(ours: List[torch.Tensor],
+                  stock: List[torch.Tensor]) -> float:
+    """The largest ``||a - b|| / ||b||`` over paired outputs."""
+    if len(ours) != len(stock):
+        raise BenchmarkError(f'our model returns {len(ours)} tensors, the '
+                             f'stock one {len(stock)}')
+    worst = 0.0
+    for a, b in zip(ours, stock):
+        if a.shape != b.shape:
+            raise BenchmarkError(f'output shapes differ: ours '
+                                 f'{tuple(a.shape)}, stock {tuple(b.shape)}')
+        a, b = a.float(), b.float()
+        worst = max(worst,
+                    ((a - b).norm() / b.norm().clamp_min(1e-12)).item())
+    return worst
+
+
+def make_step(model: nn.Module, data: dict, mode: str,
+              part: str = 'model') -> Callable[[], None]:
+    """A function running one timed step of ``model``.
+
+    ``infer``: a no-grad forward in eval mode (``mode='tensor'``: the
+    network, without resizing to the input size or post-processing; with
+    ``part='backbone'`` only ``extract_feat``). ``train``: a forward with
+    the loss, backward and an SGD step in train mode.
+    """
+    if mode == 'infer':
+        model.eval()
+
+        def step():
+            with torch.no_grad():
+                if part == 'backbone':
+                    model.extract_feat(data['inputs'])
+                else:
+                    model(data['inputs'], data['data_samples'], mode='tensor')
+
+        return step
+    model.train()
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-6)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        losses = model(
+            data['inputs'], copy.deepcopy(data['data_samples']), mode='loss')
+        loss, _ = model.parse_losses(losses)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def count_complexity(model: nn.Module, data: dict,
+                     part: str = 'model') -> Dict[str, float]:
+    """GMACs and parameters (millions) from mmengine's analysis tool; empty
+    when the analysis cannot trace the model."""
+    from mmengine.analysis import FlopAnalyzer, parameter_count
+    model.eval()
+    target = model
+    inputs = (data['inputs'], )
+    if part == 'backbone':
+
+        class _Features(nn.Module):
+
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, x):
+                return self.m.extract_feat(x)
+
+        target = _Features(model)
+    try:
+        flops = FlopAnalyzer(target, inputs)
+        flops.unsupported_ops_warnings(False)
+        flops.uncalled_modules_warnings(False)
+        macs = flops.total() / 1e9  # mmengine counts one MAC as one flop
+    except Exception:  # noqa: BLE001 - analysis is best effort
+        macs = None
+    return dict(
+        gmacs=macs, params_m=parameter_count(target)[''] / 1e6)
+
+
+def current_rss_mib() -> float:
+    """This process's resident set size now."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return float('nan')
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident set size so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def time_interleaved(steps: Dict[str, Callable[[], None]], warmup: int,
+                     repeat: int, progress: bool = True
+                     ) -> Dict[str, List[float]]:
+    """Run every step ``warmup`` times, then ``repeat`` rounds in which
+    each step runs once, alternating which goes first; return the seconds
+    of each timed run."""
+    from tqdm import tqdm
+    names = list(steps)
+    total = (warmup + repeat) * len(names)
+    times = {n: [] for n in names}
+    with tqdm(total=total, desc='benchmark', unit='run',
+              disable=not progress, leave=False) as bar:
+        for _ in range(warmup):
+            for n in names:
+                steps[n]()
+                bar.update()
+        for r in range(repeat):
+            order = names if r % 2 == 0 else names[::-1]
+            for n in order:
+                t0 = time.perf_counter()
+                steps[n]()
+                times[n].append(time.perf_counter() - t0)
+                bar.update()
+    return times
+
+
+def measure_peak_memory(config: str, mode: str, batch: int,
+                        shape: Sequence[int], part: str,
+                        cfg_options: Optional[dict] = None) -> float:
+    """Peak RSS (MiB) of a fresh process that builds the config's model and
+    runs two steps: one number per model, not disturbed by the other model
+    living in the same process. On a GPU this is where
+    ``torch.cuda.max_memory_allocated`` would go; this tool runs on CPU."""
+    import multiprocessing as mp
+    ctx = mp.get_context('spawn')
+    with ctx.Pool(1) as pool:
+        return pool.apply(
+            _peak_memory_worker,
+            (config, mode, batch, tuple(shape), part, cfg_options,
+             torch.get_num_threads()))
+
+
+def _peak_memory_worker(config, mode, batch, shape, part, cfg_options,
+                        threads):
+    torch.set_num_threads(threads)
+    model = randomize_(build_model(config, cfg_options))
+    data = make_inputs(model, batch, shape)
+    step = make_step(model, data, mode, part)
+    for _ in range(2):
+        step()
+    return peak_rss_mib()
+
+
+def describe_environment() -> dict:
+    import platform
+    return dict(
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        cpu=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        cuda=torch.cuda.is_available())

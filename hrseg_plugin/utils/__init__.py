@@ -1,0 +1,3 @@
+from .random_weights import randomize_
+
+__all__ = ['randomize_']

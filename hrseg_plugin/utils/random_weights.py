@@ -1,0 +1,35 @@
+"""Random weights for comparing two implementations of one model."""
+import torch
+import torch.nn as nn
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+
+
+@torch.no_grad()
+def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every parameter and every norm statistic random values, so that
+    a comparison of two models exercises all of them (a fresh BN has mean 0
+    and var 1, which hides a swapped or missing statistic).
+
+    Weights are drawn at a 1/sqrt(fan_in) scale, which keeps activations
+    bounded through deep nets (a fixed scale overflows HRNet-W48 to NaN).
+
+    Args:
+        model (nn.Module): The model, changed in place.
+        seed (int): Seed of the generator.
+
+    Returns:
+        nn.Module: ``model``.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    for p in model.parameters():
+        fan_in = p[0].numel() if p.dim() > 1 else 1
+        p.copy_(torch.randn(p.shape, generator=gen) / fan_in**0.5 *
+                (1.0 if p.dim() > 1 else 0.1))
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
+            m.running_mean.copy_(
+                torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+            m.running_var.copy_(
+                torch.rand(m.running_var.shape, generator=gen) + 0.5)
+    return model

@@ -1,0 +1,304 @@
+"""``tools/convert_weights.py --from mmseg`` (stock BiSeNetV1) and
+``--from bisenet-coincheung`` (CoinCheung/BiSeNet BiSeNetV1, both versions).
+
+The original model (stock mmseg built from its own config; CoinCheung's from
+the reference copy in ``tests/reference/coincheung_bisenetv1.py``) gets random
+weights and random BN statistics, its checkpoint is converted by the CLI
+(checked against our config), loaded strictly into our model built from our
+config, and the logits of the main and both auxiliary outputs must agree.
+"""
+import importlib.util
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from helpers import randomize_, rel_error
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
+R18_CFG = os.path.join(ROOT, 'configs', 'bisenet_r18.py')
+COINCHEUNG_CFG = os.path.join(ROOT, 'configs', 'bisenet_r18_coincheung.py')
+STOCK_CFG = 'mmseg::_base_/models/bisenetv1_r18-d32.py'
+NUM_CLASSES = 19
+TOL = 1e-4
+
+torch.set_num_threads(2)
+
+
+def _import_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# mmseg's wheel installs a top-level ``tests`` package: import by path
+coincheung = _import_path(
+    'hrseg_tests_coincheung_bisenetv1',
+    os.path.join(ROOT, 'tests', 'reference', 'coincheung_bisenetv1.py'))
+convert_tool = _import_path('hrseg_tools_convert_weights_bisenet', TOOL)
+
+
+def build_from_config(config, options=None):
+    """A segmentor of an mmseg-style config, eval mode, not initialised from
+    any file (the weights come from the checkpoints under test)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.utils import get_installed_path, import_modules_from_strings
+    if config.startswith('mmseg::'):
+        config = os.path.join(get_installed_path('mmseg'), '.mim', 'configs',
+                              config[len('mmseg::'):])
+    cfg = Config.fromfile(config)
+    if options:
+        cfg.merge_from_dict(options)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    from mmseg.registry import MODELS
+    return MODELS.build(cfg.model).eval()
+
+
+def run_main(capsys, *args):
+    """The CLI's ``main`` in-process."""
+    rc = convert_tool.main(['--no-progress', *map(str, args)])
+    out = capsys.readouterr()
+    return rc, out.err, out.out
+
+
+@torch.no_grad()
+def segmentor_outputs(model, x):
+    """Main logits at the input size (mmseg's inference path) and the two
+    auxiliary heads' outputs."""
+    h, w = x.shape[2:]
+    feats = model.extract_feat(x)
+    main = model.decode_head.predict(feats, [dict(img_shape=(h, w))],
+                                     model.test_cfg)
+    return main, [head(feats) for head in model.auxiliary_head]
+
+
+def image(h=64, w=128, seed=1):
+    return torch.randn(2, 3, h, w, generator=torch.Generator().manual_seed(
+        seed))
+
+
+# ----------------------------------------------------------------------------
+# stock mmseg BiSeNetV1
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def stock_r18():
+    model = randomize_(build_from_config(STOCK_CFG), seed=3).eval()
+    assert type(model.backbone).__module__.startswith('mmseg')
+    return model
+
+
+@pytest.fixture(scope='module')
+def converted_r18(stock_r18, tmp_path_factory):
+    """Stock checkpoint -> CLI (checked against configs/bisenet_r18.py) ->
+    our model."""
+    tmp = tmp_path_factory.mktemp('mmseg_bisenet')
+    src, dst = tmp / 'stock.pth', tmp / 'ours.pth'
+    dataset_meta = dict(classes=tuple(f'c{i}' for i in range(NUM_CLASSES)))
+    torch.save({'state_dict': stock_r18.state_dict(),
+                'meta': {'dataset_meta': dataset_meta}}, src)
+    rc = convert_tool.main(['--no-progress', '--from', 'mmseg', str(src),
+                            str(dst), '--config', R18_CFG])
+    assert rc == 0
+    ckpt = torch.load(dst, map_location='cpu')
+    assert ckpt['meta']['dataset_meta'] == dataset_meta
+    assert ckpt['meta']['recognised']['decode_head']['num_classes'] == 19
+    ours = build_from_config(R18_CFG)
+    assert type(ours.backbone).__module__.startswith('hrseg_plugin')
+    ours.load_state_dict(ckpt['state_dict'], strict=True)
+    return ours, ckpt['state_dict']
+
+
+def test_mmseg_keys_mapped(stock_r18, converted_r18):
+    _, sd = converted_r18
+    stock = stock_r18.state_dict()
+    assert len(sd) == len(stock)
+    # the FFM moved into the decode head; the rest kept its names
+    assert torch.equal(sd['decode_head.fusion_conv.conv.weight'],
+                       stock['backbone.ffm.conv1.conv.weight'])
+    assert torch.equal(sd['decode_head.attention.convs.0.bn.running_var'],
+                       stock['backbone.ffm.conv_atten.0.bn.running_var'])
+    assert torch.equal(
+        sd['backbone.context_path.arm32.attention.convs.0.conv.weight'],
+        stock['backbone.context_path.arm32.atten_conv_layer.1.conv.weight'])
+    assert torch.equal(sd['backbone.context_path.gap_conv.bn.running_mean'],
+                       stock['backbone.context_path.gap_conv.1.bn.'
+                             'running_mean'])
+    assert not any(k.startswith('backbone.ffm.') for k in sd)
+    same = [k for k in stock if k in sd]
+    assert all(torch.equal(sd[k], stock[k]) for k in same)
+
+
+@pytest.mark.parametrize('hw', [(64, 128), (75, 101)])
+def test_mmseg_bisenetv1_equivalence(stock_r18, converted_r18, hw):
+    ours, _ = converted_r18
+    x = image(*hw)
+    ref_main, ref_aux = segmentor_outputs(stock_r18, x)
+    main, aux = segmentor_outputs(ours, x)
+    assert main.shape == ref_main.shape == (2, NUM_CLASSES, *hw)
+    errors = [rel_error(main, ref_main)] + [
+        rel_error(a, r) for a, r in zip(aux, ref_aux)
+    ]
+    print(f'mmseg BiSeNetV1-R18 {hw}: rel. errors main/aux16/aux32 '
+          + ' '.join(f'{e:.1e}' for e in errors))
+    assert max(errors) < TOL
+
+
+def test_mmseg_tolerance_discriminates(stock_r18, converted_r18):
+    """Bilinear instead of stock's nearest upsampling in the context path
+    is far outside the tolerance."""
+    ours, _ = converted_r18
+    x = image()
+    ref_main, _ = segmentor_outputs(stock_r18, x)
+    ours.backbone.context_path.upsample = dict(mode='bilinear',
+                                               align_corners=False)
+    try:
+        main, _ = segmentor_outputs(ours, x)
+    finally:
+        ours.backbone.context_path.upsample = dict(mode='nearest',
+                                                   align_corners=None)
+    assert rel_error(main, ref_main) > 100 * TOL
+
+
+def test_mmseg_refusals(stock_r18, tmp_path, capsys):
+    sd = dict(stock_r18.state_dict())
+    dropped = ['backbone.ffm.conv_atten.0.bn.weight',
+               'backbone.context_path.arm16.conv_layer.bn.running_var']
+    for k in dropped:
+        del sd[k]
+    sd['backbone.ffm.conv1.conv.bias'] = torch.zeros(256)
+    sd['backbone.spatial_path.layer3.conv.weight'] = torch.zeros(64, 32, 3, 3)
+    src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
+    torch.save({'state_dict': sd}, src)
+    rc, err, _ = run_main(capsys, '--from', 'mmseg', src, dst)
+    assert rc == 1
+    assert 'missing keys (2)' in err and all(k in err for k in dropped)
+    assert 'unexpected keys (1)' in err
+    assert 'backbone.ffm.conv1.conv.bias' in err
+    assert 'backbone.spatial_path.layer3.conv.weight' in err
+    assert not dst.exists()
+
+
+# ----------------------------------------------------------------------------
+# CoinCheung/BiSeNet BiSeNetV1
+# ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope='module', params=['current', 'legacy'])
+def coincheung_case(request, tmp_path_factory):
+    """Their model with random weights, converted by the CLI (checked
+    against our config with the overrides the converter reports), and our
+    model with the converted weights."""
+    legacy = request.param == 'legacy'
+    cls = coincheung.BiSeNetV1Legacy if legacy else coincheung.BiSeNetV1
+    theirs = randomize_(cls(NUM_CLASSES), seed=5).eval()
+    tmp = tmp_path_factory.mktemp(f'coincheung_{request.param}')
+    src, dst = tmp / 'theirs.pth', tmp / 'ours.pth'
+    sd = theirs.state_dict()
+    if legacy:  # DataParallel-wrapped save
+        sd = {f'module.{k}': v for k, v in sd.items()}
+    torch.save(sd, src)
+
+    from hrseg_plugin.converters import convert_checkpoint
+    meta = convert_checkpoint('bisenet-coincheung', dict(sd)).meta
+    options = meta['cfg_options']
+    cli_options = [f'{k}={v}' for k, v in options.items()]
+    rc = convert_tool.main(['--no-progress', '--from', 'bisenet-coincheung',
+                            str(src), str(dst), '--config', COINCHEUNG_CFG,
+                            '--cfg-options', *cli_options])
+    assert rc == 0
+    ckpt = torch.load(dst, map_location='cpu')
+    assert ckpt['meta']['version'] == meta['version']
+    ours = build_from_config(COINCHEUNG_CFG, options)
+    ours.load_state_dict(ckpt['state_dict'], strict=True)
+    return legacy, theirs, ours, ckpt['meta']
+
+
+def test_coincheung_meta(coincheung_case):
+    legacy, _, _, meta = coincheung_case
+    assert meta['origin'] == 'bisenet-coincheung'
+    assert meta['num_classes'] == NUM_CLASSES
+    if legacy:
+        assert meta['version'].startswith('earlier')
+        assert meta['stripped_prefixes'] == ['module.']
+        assert meta['zero_biases'] == [
+            'decode_head.conv_seg.bias', 'auxiliary_head.0.conv_seg.bias',
+            'auxiliary_head.1.conv_seg.bias'
+        ]
+        assert meta['cfg_options']['model.decode_head.align_corners'] is True
+    else:
+        assert meta['version'] == 'current'
+        assert meta['cfg_options'] == {
+            'model.decode_head.num_classes': 19,
+            'model.auxiliary_head.0.num_classes': 19,
+            'model.auxiliary_head.1.num_classes': 19
+        }
+
+
+def test_coincheung_equivalence(coincheung_case):
+    legacy, theirs, ours, _ = coincheung_case
+    x = image(64, 128, seed=2)  # their context path needs multiples of 32
+    with torch.no_grad():
+        ref = theirs(x)
+    main, aux = segmentor_outputs(ours, x)
+    if legacy:  # their auxiliary outputs are interpolated to the input
+        aux = [F.interpolate(a, x.shape[2:], mode='bilinear',
+                             align_corners=True) for a in aux]
+    outs = [main] + aux
+    for out, r in zip(outs, ref):
+        assert out.shape == r.shape == (2, NUM_CLASSES, 64, 128)
+    errors = [rel_error(o, r) for o, r in zip(outs, ref)]
+    print(f'CoinCheung BiSeNetV1 ({"legacy" if legacy else "current"}): '
+          'rel. errors main/aux16/aux32 '
+          + ' '.join(f'{e:.1e}' for e in errors))
+    assert max(errors) < TOL
+
+
+def test_coincheung_refusals(tmp_path, capsys):
+    sd = randomize_(coincheung.BiSeNetV1(3), seed=6).state_dict()
+    src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
+
+    bad = dict(sd)
+    del bad['cp.arm32.bn_atten.running_mean']
+    bad['ffm.conv2.weight'] = torch.zeros(256, 32, 1, 1)
+    torch.save(bad, src)
+    rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
+    assert rc == 1
+    assert 'missing keys (1)' in err
+    assert 'cp.arm32.bn_atten.running_mean' in err
+    assert 'shape-mismatched keys (1)' in err and 'ffm.conv2.weight' in err
+    assert not dst.exists()
+
+    # their checkpoint given to --from mmseg: refused with a hint
+    torch.save(sd, src)
+    rc, err, _ = run_main(capsys, '--from', 'mmseg', src, dst)
+    assert rc == 1 and '--from bisenet-coincheung' in err
+    # a stock mmseg checkpoint given to --from bisenet-coincheung
+    torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}},
+               src)
+    rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
+    assert rc == 1 and 'not a CoinCheung/BiSeNet BiSeNetV1' in err
+    assert not dst.exists()
+
+
+def test_coincheung_without_aux(tmp_path, capsys):
+    """A checkpoint of their model with output_aux=False converts to a
+    model without auxiliary heads; the converter says so."""
+    theirs = randomize_(coincheung.BiSeNetV1(NUM_CLASSES, output_aux=False),
+                        seed=7)
+    src, dst = tmp_path / 'theirs.pth', tmp_path / 'ours.pth'
+    torch.save(theirs.state_dict(), src)
+    rc, err, out = run_main(capsys, '--from', 'bisenet-coincheung', src, dst,
+                            '--config', COINCHEUNG_CFG, '--cfg-options',
+                            'model.auxiliary_head=None')
+    assert rc == 0, err
+    assert 'model.auxiliary_head=None' in out
+    sd = torch.load(dst, map_location='cpu')['state_dict']
+    assert not any(k.startswith('auxiliary_head') for k in sd)

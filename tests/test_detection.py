@@ -1,0 +1,460 @@
+"""HRNetV2p detection: our HRNet + HRFPN against stock mmdet's (feature maps,
+and whole detectors after ``--from mmdet`` conversion), the converter's
+refusals, and the demo configs through ``tools/train.py``, mmdet's own
+packaged train tool, ``tools/test.py`` and ``tools/infer.py``."""
+import copy
+import glob
+import importlib.util
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import randomize_, rel_error, stock_config
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+
+from hrseg_plugin.converters import ConversionError, convert_checkpoint
+from hrseg_plugin.models.backbones import HRNet
+from hrseg_plugin.models.backbones.hrnet_arch import ARCH_SETTINGS
+from hrseg_plugin.models.necks import HRFPN
+
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """One torch thread: these models are small, and with other processes
+    on the 2 cores a second thread spin-waits (measured: a W18 Faster R-CNN
+    prediction takes 0.2 s of CPU on 1 thread, up to 4 s on 2)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted(
+    osp.relpath(p, REPO)
+    for p in glob.glob(str(REPO / 'configs' / '*_hrnetv2p_w*.py')))
+# checked output for output against stock (cascade_rcnn: its heads are
+# those of cascade_mask_rcnn)
+EQUIVALENCE_CONFIGS = [
+    f'configs/{name}_hrnetv2p_w18.py'
+    for name in ('faster_rcnn', 'mask_rcnn', 'cascade_mask_rcnn', 'fcos')
+]
+DEMO_FASTER = 'configs/demo/faster_rcnn_hrnetv2p_w18.py'
+DEMO_MASK = 'configs/demo/mask_rcnn_hrnetv2p_w18.py'
+
+
+def stock_counterpart(config: str) -> str:
+    """The stock mmdet config ours inherits (``_base_ = 'mmdet::...'``)."""
+    text = (REPO / config).read_text()
+    (base, ) = re.findall(r"^_base_ = 'mmdet::(.+)'$", text, re.M)
+    return stock_config('mmdet', base)
+
+
+def build_detector(config: str):
+    """The detector of a config, no pretrained init, in eval mode; the 30
+    top detections kept whatever their score (random weights score low), of
+    100 proposals / candidates (not 1000: NMS of 1000 x 80 boxes and mask
+    heads on 100 boxes per cascade stage are slow on a CPU)."""
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.init_cfg = None
+    test_cfg = cfg.model.test_cfg
+    if 'rpn' in test_cfg:
+        test_cfg.rpn.update(nms_pre=200, max_per_img=100)
+    else:
+        test_cfg.nms_pre = 100
+    final = test_cfg.get('rcnn', test_cfg)
+    final.update(score_thr=0.0, max_per_img=30)
+    init_default_scope('mmdet')
+    return MODELS.build(cfg.model).eval()
+
+
+@torch.no_grad()
+def randomize_detector_(model, img: torch.Tensor, seed=0):
+    """Random weights and random BN statistics of a sane scale.
+
+    ``randomize_`` alone draws BN statistics that do not normalise: through
+    HRNet's residual sums the features grow to ~1e4 and every proposal of
+    the random RPN degenerates (no detection left to compare). Here one
+    forward pass of ``img`` sets the statistics of every BN, in order, to
+    those of its actual input with a random shift of the mean and a random
+    factor on the variance: random, and any swapped or dropped statistic
+    still changes the outputs, but the activations stay O(1)."""
+    randomize_(model, seed)
+    gen = torch.Generator().manual_seed(seed + 1)
+
+    def set_stats(bn, args):
+        x = args[0].transpose(0, 1).flatten(1)
+        mean, var = x.mean(1), x.var(1)
+        noise = torch.randn(mean.shape, generator=gen)
+        bn.running_mean.copy_(mean + 0.2 * var.sqrt() * noise)
+        bn.running_var.copy_(var * (torch.rand(var.shape, generator=gen) +
+                                    0.5))
+
+    hooks = [
+        m.register_forward_pre_hook(set_stats) for m in model.modules()
+        if isinstance(m, _BatchNorm)
+    ]
+    try:
+        data = model.data_preprocessor(
+            dict(inputs=[img.permute(2, 0, 1).contiguous()]), False)
+        model.eval().extract_feat(data['inputs'])
+    finally:
+        for h in hooks:
+            h.remove()
+    return model
+
+
+def predict(model, img: torch.Tensor):
+    """``model.test_step`` on one (H, W, 3) uint8 image; its
+    ``pred_instances``."""
+    from mmdet.structures import DetDataSample
+    h, w = img.shape[:2]
+    sample = DetDataSample(
+        metainfo=dict(
+            img_id=0, img_shape=(h, w), ori_shape=(h, w),
+            scale_factor=(1.0, 1.0)))
+    data = dict(inputs=[img.permute(2, 0, 1).contiguous()],
+                data_samples=[sample])
+    with torch.no_grad():
+        return model.test_step(data)[0].pred_instances
+
+
+def random_image(h, w, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    img = torch.randint(0, 256, (h, w, 3), generator=gen, dtype=torch.uint8)
+    # a few flat rectangles give the detector something to find
+    for k in range(4):
+        y, x = (torch.randint(0, s // 2, (1, ), generator=gen).item()
+                for s in (h, w))
+        img[y:y + h // 3, x:x + w // 3] = 40 * (k + 2)
+    return img
+
+
+def load_tool(name):
+    """Import ``tools/<name>.py`` as a module (its ``main(argv)`` runs
+    in-process: no second interpreter start)."""
+    spec = importlib.util.spec_from_file_location(
+        f'_tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------
+# feature maps: stock mmdet HRNet + HRFPN against ours
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize('arch', ['w18'])
+def test_backbone_and_neck_features_match_stock_mmdet(arch):
+    from mmdet.models.backbones import HRNet as StockHRNet
+    from mmdet.models.necks import HRFPN as StockHRFPN
+    channels = [c for c in ARCH_SETTINGS[arch]['stage4']['num_channels']]
+    stock = torch.nn.Sequential(
+        StockHRNet(extra=copy.deepcopy(ARCH_SETTINGS[arch])),
+        StockHRFPN(channels, 64))
+    ours = torch.nn.Sequential(
+        HRNet(arch=arch, upsample_cfg=dict(mode='nearest'), norm_eval=True),
+        HRFPN(channels, 64))
+    randomize_(stock)
+    ours.load_state_dict(stock.state_dict(), strict=True)
+    stock[0].eval()  # stock's train() returns None: no chaining
+    stock[1].eval()
+    ours.eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        outs, refs = ours(x), stock(x)
+    assert len(outs) == len(refs) == 5
+    for out, ref in zip(outs, refs):
+        assert out.shape == ref.shape
+        assert rel_error(out, ref) < 1e-5
+
+
+# --------------------------------------------------------------------------
+# whole detectors after conversion
+# --------------------------------------------------------------------------
+def convert_stock_detector(config, tmp_path):
+    """Build the stock counterpart of ``config`` with random weights and
+    random BN statistics, save it as an mmdet checkpoint, convert it with
+    ``--from mmdet`` and load it strictly into ours. Returns (ours, stock,
+    conversion meta)."""
+    stock = randomize_detector_(
+        build_detector(stock_counterpart(config)), random_image(64, 96))
+    ours = build_detector(str(REPO / config))
+    src = tmp_path / 'stock.pth'
+    torch.save(
+        dict(state_dict=stock.state_dict(),
+             meta=dict(dataset_meta=dict(classes=('a', 'b')))), src)
+    loaded = torch.load(src, map_location='cpu', weights_only=True)
+    result = convert_checkpoint('mmdet', loaded)
+    ours.load_state_dict(result.state_dict, strict=True)
+    return ours, stock, result.meta
+
+
+@pytest.mark.parametrize('config', EQUIVALENCE_CONFIGS)
+def test_detector_matches_stock_after_conversion(config, tmp_path):
+    ours, stock, meta = convert_stock_detector(config, tmp_path)
+    assert meta['dataset_meta'] == dict(classes=('a', 'b'))
+    assert meta['recognised']['backbone']['widths'] == [18, 36, 72, 144]
+    assert meta['recognised']['neck']['in_channels'] == 270
+    img = random_image(64, 96)
+    got, ref = predict(ours, img), predict(stock, img)
+    assert len(ref) > 10, 'too few detections to compare'
+    assert len(got) == len(ref)
+    assert torch.equal(got.labels, ref.labels)
+    assert rel_error(got.bboxes, ref.bboxes) < 1e-4
+    assert rel_error(got.scores, ref.scores) < 1e-4
+    if 'masks' in ref:
+        assert got.masks.shape == ref.masks.shape == (len(ref), 64, 96)
+        assert ref.masks.any()
+        # binary masks: allow a pixel or two flipped at the threshold
+        assert (got.masks != ref.masks).float().mean() < 1e-4
+
+
+def plain(obj):
+    """A config value as plain Python: dicts without mmengine's ``_scope_``
+    (added to every dict of an ``mmdet::`` base), tuples as lists."""
+    if isinstance(obj, dict):
+        return {k: plain(v) for k, v in obj.items() if k != '_scope_'}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_config_is_stock_with_our_backbone_and_neck(config):
+    """Every HRNetV2p config is its stock counterpart (data, schedule,
+    runtime, detector) with only the backbone and neck swapped for ours,
+    built as stock builds them; the W18 models are checked output for output
+    below, and the same code builds every width."""
+    ours = plain(Config.fromfile(str(REPO / config)).to_dict())
+    stock = plain(Config.fromfile(stock_counterpart(config)).to_dict())
+    assert ours.pop('custom_imports') == dict(
+        imports=['hrseg_plugin'], allow_failed_imports=False)
+    assert ours['default_scope'] == 'mmdet'
+    model, stock_model = ours.pop('model'), stock.pop('model')
+    assert ours == stock
+    backbone, stock_backbone = model.pop('backbone'), stock_model.pop(
+        'backbone')
+    neck, stock_neck = model.pop('neck'), stock_model.pop('neck')
+    assert model == stock_model
+    assert backbone == dict(
+        type='hrseg_plugin.HRNet', arch=backbone['arch'], norm_eval=True,
+        upsample_cfg=dict(mode='nearest'),
+        init_cfg=stock_backbone['init_cfg'])
+    assert plain(ARCH_SETTINGS[backbone['arch']]) == stock_backbone['extra']
+    assert stock_backbone['type'] == 'HRNet'
+    assert set(stock_backbone) == {'type', 'extra', 'init_cfg'}
+    assert neck.pop('type') == 'hrseg_plugin.HRFPN'
+    assert stock_neck.pop('type') == 'HRFPN'
+    assert neck == stock_neck
+
+
+# --------------------------------------------------------------------------
+# the converter: command line and refusals
+# --------------------------------------------------------------------------
+@pytest.fixture(scope='module')
+def stock_faster_state_dict():
+    config = 'configs/faster_rcnn_hrnetv2p_w18.py'
+    return randomize_detector_(
+        build_detector(stock_counterpart(config)),
+        random_image(64, 64)).state_dict()
+
+
+def test_convert_weights_cli(stock_faster_state_dict, tmp_path, capsys):
+    tool = load_tool('convert_weights')
+    src, dst = tmp_path / 'in.pth', tmp_path / 'out.pth'
+    torch.save(dict(state_dict=stock_faster_state_dict), src)
+    rc = tool.main([
+        '--from', 'mmdet', str(src), str(dst), '--config',
+        str(REPO / 'configs/faster_rcnn_hrnetv2p_w18.py'), '--no-progress'
+    ])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert 'checked against' in out
+    assert "upsample_cfg': {'mode': 'nearest'}" in out  # reproduce_with
+    saved = torch.load(dst, map_location='cpu', weights_only=False)
+    assert saved['meta']['origin'] == 'mmdet'
+    assert saved['state_dict'].keys() == stock_faster_state_dict.keys()
+    for k, v in saved['state_dict'].items():
+        assert torch.equal(v, stock_faster_state_dict[k]), k
+
+    # a W18 checkpoint does not fit the W32 model: refused, nothing written
+    dst32 = tmp_path / 'out32.pth'
+    rc = tool.main([
+        '--from', 'mmdet', str(src), str(dst32), '--config',
+        str(REPO / 'configs/faster_rcnn_hrnetv2p_w32.py'), '--no-progress'
+    ])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert 'shape-mismatched keys' in err and 'backbone.stage2' in err
+    assert not dst32.exists()
+
+
+def _refusal(sd):
+    with pytest.raises(ConversionError) as info:
+        convert_checkpoint('mmdet', dict(state_dict=sd))
+    return str(info.value)
+
+
+def test_converter_refuses_segmentor(stock_faster_state_dict):
+    sd = dict(stock_faster_state_dict)
+    sd['decode_head.conv_seg.weight'] = torch.zeros(19, 270, 1, 1)
+    msg = _refusal(sd)
+    assert 'decode_head.conv_seg.weight' in msg
+    assert 'use --from mmseg' in msg
+
+
+def test_converter_refuses_missing_and_misshaped_neck_keys(
+        stock_faster_state_dict):
+    sd = dict(stock_faster_state_dict)
+    del sd['neck.fpn_convs.2.conv.bias']
+    sd['neck.fpn_convs.1.conv.weight'] = torch.zeros(256, 256, 1, 1)
+    msg = _refusal(sd)
+    assert 'missing keys (1)' in msg and 'neck.fpn_convs.2.conv.bias' in msg
+    assert ('neck.fpn_convs.1.conv.weight: got (256, 256, 1, 1), expected '
+            '(256, 256, 3, 3)') in msg
+
+
+def test_converter_refuses_neck_of_another_backbone(stock_faster_state_dict):
+    sd = dict(stock_faster_state_dict)
+    sd['neck.reduction_conv.conv.weight'] = torch.zeros(256, 480, 1, 1)
+    msg = _refusal(sd)
+    assert 'takes 480 channels' in msg and 'concatenates 270' in msg
+
+
+def test_converter_refuses_truncated_backbone(stock_faster_state_dict):
+    sd = dict(stock_faster_state_dict)
+    del sd['backbone.stage3.1.fuse_layers.2.0.0.1.running_var']
+    msg = _refusal(sd)
+    assert 'backbone.stage3.1.fuse_layers.2.0.0.1.running_var' in msg
+
+
+# --------------------------------------------------------------------------
+# the demo configs through the tools, on a small demo data set
+# --------------------------------------------------------------------------
+ITERS = 12
+
+
+def data_options(demo_data, iters=ITERS):
+    root = str(demo_data / 'coco') + '/'
+    ann = root + 'annotations/instances_val2017.json'
+    return [
+        f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={root}',
+        f'test_dataloader.dataset.data_root={root}',
+        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
+        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False',
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False',
+        # the 128x256 test images at their size
+        'train_dataloader.dataset.pipeline.2.scale=(256,128)',
+        'test_dataloader.dataset.pipeline.1.scale=(256,128)',
+        'val_dataloader.dataset.pipeline.1.scale=(256,128)',
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        'default_hooks.logger.interval=1',
+        f'default_hooks.checkpoint.interval={iters}',
+    ]
+
+
+def run(cmd, env=None, timeout=600):
+    """Run ``python CMD`` in the repo root (one torch thread, see
+    :func:`one_thread`); fail with its output unless it exits with 0."""
+    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED='1',
+               OMP_NUM_THREADS='1')
+    env.pop('LOCAL_RANK', None)
+    proc = subprocess.run([sys.executable, *map(str, cmd)], cwd=REPO,
+                          env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f'{" ".join(map(str, cmd))} exited {proc.returncode}\n'
+                    f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
+    return proc
+
+
+def train_losses(work_dir):
+    """The per-iteration total loss of the (only) run in ``work_dir``."""
+    (log, ) = Path(work_dir).glob('*/vis_data/scalars.json')
+    records = [json.loads(line) for line in log.read_text().splitlines()
+               if line.strip()]
+    return [r['loss'] for r in records if 'loss' in r]
+
+
+def assert_loss_falls(losses, iters=ITERS):
+    assert len(losses) == iters, losses
+    assert all(np.isfinite(losses)), losses
+    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
+    assert last < 0.8 * first, losses
+
+
+@pytest.fixture(scope='module')
+def faster_trained(demo_data, tmp_path_factory):
+    work_dir = tmp_path_factory.mktemp('faster')
+    run(['tools/train.py', DEMO_FASTER, '--work-dir', work_dir,
+         '--cfg-options', *data_options(demo_data)])
+    return work_dir
+
+
+def test_demo_faster_rcnn_trains_with_our_tool(faster_trained):
+    assert (faster_trained / f'iter_{ITERS}.pth').is_file()
+    assert_loss_falls(train_losses(faster_trained))
+
+
+def test_demo_faster_rcnn_trains_with_mmdet_train_tool(demo_data, tmp_path):
+    import mmdet
+    stock_tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
+                          'train.py')
+    assert osp.isfile(stock_tool), stock_tool
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep)
+                       if p])
+    run([stock_tool, DEMO_FASTER, '--work-dir', tmp_path, '--cfg-options',
+         *data_options(demo_data)], env)
+    assert (tmp_path / f'iter_{ITERS}.pth').is_file()
+    assert_loss_falls(train_losses(tmp_path))
+
+
+def test_demo_faster_rcnn_test_and_infer(faster_trained, demo_data,
+                                         tmp_path):
+    ckpt = faster_trained / f'iter_{ITERS}.pth'
+    proc = run(['tools/test.py', DEMO_FASTER, ckpt, '--work-dir',
+                tmp_path / 'test', '--out', tmp_path / 'out',
+                '--cfg-options', *data_options(demo_data)])
+    assert 'coco/bbox_mAP:' in proc.stdout
+    metrics = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
+    assert 0 <= metrics['coco/bbox_mAP'] <= 1
+
+    img = sorted((demo_data / 'coco' / 'val2017').glob('*.png'))[0]
+    run(['tools/infer.py', DEMO_FASTER, ckpt, img, '--out', tmp_path / 'vis',
+         '--score-thr', '0.0', '--cfg-options', *data_options(demo_data)])
+    import cv2
+    painted = cv2.imread(str(tmp_path / 'vis' / f'{img.stem}.png'))
+    src = cv2.imread(str(img))
+    assert painted.shape == src.shape
+    assert np.abs(painted.astype(int) - src.astype(int)).mean() > 1
+
+
+def test_demo_mask_rcnn_trains_and_tests(demo_data, tmp_path):
+    work_dir = tmp_path / 'work'
+    run(['tools/train.py', DEMO_MASK, '--work-dir', work_dir,
+         '--cfg-options', *data_options(demo_data)])
+    losses = train_losses(work_dir)
+    assert_loss_falls(losses)
+    ckpt = work_dir / f'iter_{ITERS}.pth'
+    proc = run(['tools/test.py', DEMO_MASK, ckpt, '--work-dir',
+                tmp_path / 'test', '--out', tmp_path / 'out',
+                '--cfg-options', *data_options(demo_data)])
+    metrics = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
+    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics), proc.stdout

@@ -1,0 +1,162 @@
+"""Benchmark a config's model: latency, images/s, peak memory, GMACs; with
+``--compare-stock``, side by side with its stock mmseg / mmdet twin.
+
+The stock twin is the config's ``stock_equivalent`` field (a stock config
+such as ``'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'``)
+or ``--stock-config``. Both models get the same weights: the stock one is
+randomised and converted into ours with ``--from mmseg`` / ``--from mmdet``;
+their outputs must agree (``--tolerance``, relative) before anything is
+timed. Runs are interleaved (ours, stock, stock, ours, ...) and the medians
+are reported, with the ratio stock / ours (> 1: ours is faster).
+
+Examples::
+
+    python tools/benchmark.py configs/hrnet_w18_ocr.py --shape 512 1024 \\
+        --compare-stock
+    python tools/benchmark.py configs/hrnet_w18_ocr.py --mode train --batch 2
+    python tools/benchmark.py configs/faster_rcnn_hrnetv2p_w18.py \\
+        --shape 800 1216 --part backbone --compare-stock --json out.json
+"""
+import argparse
+import json
+import sys
+
+import torch
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--shape', type=int, nargs=2, default=(512, 1024),
+        metavar=('H', 'W'), help='input size (default: 512 1024)')
+    parser.add_argument('--batch', type=int, default=1,
+                        help='images per step (default: 1)')
+    parser.add_argument('--mode', choices=('infer', 'train'),
+                        default='infer',
+                        help='infer: no-grad forward; train: forward, loss, '
+                        'backward and an optimizer step (default: infer)')
+    parser.add_argument(
+        '--part', choices=('model', 'backbone'), default='model',
+        help='infer the whole network or only backbone + neck '
+        '(extract_feat) (default: model)')
+    parser.add_argument('--compare-stock', action='store_true',
+                        help='also run the stock twin with the same weights')
+    parser.add_argument('--stock-config',
+                        help='the stock twin (default: the config\'s '
+                        'stock_equivalent field)')
+    parser.add_argument('--repeat', type=int, default=5,
+                        help='timed runs per model (default: 5)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='untimed runs per model first (default: 1)')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads (default: torch\'s own)')
+    parser.add_argument('--tolerance', type=float, default=1e-4,
+                        help='largest relative output difference accepted '
+                        'between ours and stock (default: 1e-4)')
+    parser.add_argument('--no-memory', action='store_true',
+                        help='skip the peak-memory runs (each needs a fresh '
+                        'process)')
+    parser.add_argument('--json', metavar='OUT',
+                        help='also write the results to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='overrides of the config, key=value')
+    args = parser.parse_args(argv)
+    if args.repeat < 1 or args.batch < 1 or args.warmup < 0:
+        parser.error('--repeat and --batch must be >= 1, --warmup >= 0')
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    from hrseg_plugin.apis import benchmark as bm
+    from mmengine.config import Config
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = Config.fromfile(args.config)
+    scope = cfg.get('default_scope', 'mmseg')
+    configs = {'ours': (args.config, args.cfg_options)}
+    if args.compare_stock:
+        stock = args.stock_config or cfg.get('stock_equivalent')
+        if not stock:
+            raise bm.BenchmarkError(
+                f'{args.config} names no stock twin: add a '
+                "stock_equivalent = 'mmseg::...' field to it or pass "
+                '--stock-config')
+        configs['stock'] = (stock, None)
+
+    models = {n: bm.randomize_(bm.build_model(c, o))
+              for n, (c, o) in configs.items()}
+    if 'stock' in models:
+        bm.load_stock_weights(models['ours'], models['stock'], scope)
+    data = bm.make_inputs(models['ours'], args.batch, args.shape)
+
+    results = {}
+    for name, model in models.items():
+        model.eval()
+        results[name] = bm.Timing(name, configs[name][0],
+                                  **bm.count_complexity(model, data,
+                                                        args.part))
+    agreement = None
+    if 'stock' in models:
+        agreement = bm.max_rel_error(
+            bm.network_outputs(models['ours'], data, args.part),
+            bm.network_outputs(models['stock'], data, args.part))
+        print(f'outputs: max relative difference ours vs stock '
+              f'{agreement:.2e} (tolerance {args.tolerance:.0e})')
+        if not agreement <= args.tolerance:
+            raise bm.BenchmarkError(
+                f'ours and stock disagree ({agreement:.2e} > '
+                f'{args.tolerance:.0e}): not timing different models')
+
+    steps = {n: bm.make_step(m, data, args.mode, args.part)
+             for n, m in models.items()}
+    for name, secs in bm.time_interleaved(steps, args.warmup,
+                                          args.repeat).items():
+        results[name].seconds = secs
+    del models, steps
+    if not args.no_memory:
+        for name, (c, o) in configs.items():
+            results[name].peak_rss_mib = bm.measure_peak_memory(
+                c, args.mode, args.batch, args.shape, args.part, o)
+
+    what = f'{args.mode} ({args.part}), batch {args.batch}, ' \
+        f'{args.shape[0]}x{args.shape[1]}'
+    print(f'\n{what}; {args.repeat} timed runs each, medians; '
+          f'{torch.get_num_threads()} threads')
+    print(f'{"model":6s} {"median s":>9s} {"img/s":>8s} {"GMACs":>8s} '
+          f'{"params M":>9s} {"peak RSS MiB":>13s}  config')
+    for r in results.values():
+        gmacs = f'{r.gmacs:8.1f}' if r.gmacs is not None else f'{"-":>8s}'
+        rss = f'{r.peak_rss_mib:13.0f}' if r.peak_rss_mib else f'{"-":>13s}'
+        print(f'{r.name:6s} {r.median:9.3f} '
+              f'{r.images_per_second(args.batch):8.2f} {gmacs} '
+              f'{r.params_m:9.2f} {rss}  {r.config}')
+    ratio = None
+    if 'stock' in results:
+        ratio = results['stock'].median / results['ours'].median
+        print(f'speed-up (stock median / ours median): {ratio:.2f}x')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(
+                config=args.config, mode=args.mode, part=args.part,
+                batch=args.batch, shape=list(args.shape),
+                environment=bm.describe_environment(),
+                max_rel_difference=agreement, speedup=ratio,
+                results={n: r.summary(args.batch)
+                         for n, r in results.items()}), f, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    from hrseg_plugin.apis.benchmark import BenchmarkError
+    from hrseg_plugin.converters import ConversionError
+    try:
+        sys.exit(main())
+    except (BenchmarkError, ConversionError) as err:
+        sys.exit(f'benchmark.py: error: {err}')
