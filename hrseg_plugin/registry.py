@@ -8,8 +8,10 @@ root, and the prefixed names never clash with stock ``HRNet``, ``OCRHead`` or
 ``HRFPN``. Stock modules keep their plain names (``type='FCNHead'``) and are
 resolved in the config's ``default_scope`` as usual.
 """
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -23,3 +25,17 @@ METRICS = Registry(
     parent=MMENGINE_METRICS,
     scope='hrseg_plugin',
     locations=['hrseg_plugin.evaluation'])
+
+# Training hooks (``type='hrseg_plugin.AtomicCheckpointHook'``, ...).
+HOOKS = Registry(
+    'hook',
+    parent=MMENGINE_HOOKS,
+    scope='hrseg_plugin',
+    locations=['hrseg_plugin.engine'])
+
+# Data transforms (``type='hrseg_plugin.CheckSegLabels'``, ...).
+TRANSFORMS = Registry(
+    'transform',
+    parent=MMENGINE_TRANSFORMS,
+    scope='hrseg_plugin',
+    locations=['hrseg_plugin.datasets'])

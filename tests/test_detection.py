@@ -27,17 +27,6 @@ from hrseg_plugin.models.backbones.hrnet_arch import ARCH_SETTINGS
 from hrseg_plugin.models.necks import HRFPN
 
 
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """One torch thread: these models are small, and with other processes
-    on the 2 cores a second thread spin-waits (measured: a W18 Faster R-CNN
-    prediction takes 0.2 s of CPU on 1 thread, up to 4 s on 2)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(
     osp.relpath(p, REPO)
@@ -50,6 +39,17 @@ EQUIVALENCE_CONFIGS = [
 ]
 DEMO_FASTER = 'configs/demo/faster_rcnn_hrnetv2p_w18.py'
 DEMO_MASK = 'configs/demo/mask_rcnn_hrnetv2p_w18.py'
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """One torch thread: these models are small, and with other processes
+    on the 2 cores a second thread spin-waits (measured: a W18 Faster R-CNN
+    prediction takes 0.2 s of CPU on 1 thread, up to 4 s on 2)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def stock_counterpart(config: str) -> str:
@@ -341,7 +341,7 @@ def test_converter_refuses_truncated_backbone(stock_faster_state_dict):
 # --------------------------------------------------------------------------
 # the demo configs through the tools, on a small demo data set
 # --------------------------------------------------------------------------
-ITERS = 12
+ITERS = 8
 
 
 def data_options(demo_data, iters=ITERS):
@@ -398,63 +398,67 @@ def assert_loss_falls(losses, iters=ITERS):
     assert last < 0.8 * first, losses
 
 
-@pytest.fixture(scope='module')
-def faster_trained(demo_data, tmp_path_factory):
-    work_dir = tmp_path_factory.mktemp('faster')
-    run(['tools/train.py', DEMO_FASTER, '--work-dir', work_dir,
-         '--cfg-options', *data_options(demo_data)])
-    return work_dir
-
-
-def test_demo_faster_rcnn_trains_with_our_tool(faster_trained):
-    assert (faster_trained / f'iter_{ITERS}.pth').is_file()
-    assert_loss_falls(train_losses(faster_trained))
-
-
-def test_demo_faster_rcnn_trains_with_mmdet_train_tool(demo_data, tmp_path):
+def mmdet_train_tool():
     import mmdet
-    stock_tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
-                          'train.py')
-    assert osp.isfile(stock_tool), stock_tool
+    tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
+    assert osp.isfile(tool), tool
+    return tool
+
+
+#: Each demo config trains through one of the two train tools (both of
+#: them, each once: four runs would double the time of this file).
+TRAIN_RUNS = {'faster_rcnn': (DEMO_FASTER, 'ours'),
+              'mask_rcnn': (DEMO_MASK, 'mmdet')}
+
+
+@pytest.fixture(scope='module', params=sorted(TRAIN_RUNS))
+def trained(request, demo_data, tmp_path_factory):
+    """Train a demo config for ITERS iterations on the small demo data:
+    the faster one with our ``tools/train.py``, the mask one with mmdet's
+    own packaged ``tools/train.py`` (custom_imports finds hrseg_plugin
+    through PYTHONPATH). Returns (config, work dir)."""
+    config, tool = TRAIN_RUNS[request.param]
+    work_dir = tmp_path_factory.mktemp(request.param)
     env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep)
-                       if p])
-    run([stock_tool, DEMO_FASTER, '--work-dir', tmp_path, '--cfg-options',
+    if tool == 'mmdet':
+        env['PYTHONPATH'] = os.pathsep.join(
+            [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(
+                os.pathsep) if p])
+    script = 'tools/train.py' if tool == 'ours' else mmdet_train_tool()
+    run([script, config, '--work-dir', work_dir, '--cfg-options',
          *data_options(demo_data)], env)
-    assert (tmp_path / f'iter_{ITERS}.pth').is_file()
-    assert_loss_falls(train_losses(tmp_path))
+    return config, work_dir
 
 
-def test_demo_faster_rcnn_test_and_infer(faster_trained, demo_data,
-                                         tmp_path):
-    ckpt = faster_trained / f'iter_{ITERS}.pth'
-    proc = run(['tools/test.py', DEMO_FASTER, ckpt, '--work-dir',
-                tmp_path / 'test', '--out', tmp_path / 'out',
+def test_demo_trains_with_falling_loss(trained):
+    _, work_dir = trained
+    assert (work_dir / f'iter_{ITERS}.pth').is_file()
+    assert_loss_falls(train_losses(work_dir))
+
+
+def test_demo_test_reports_coco_map(trained, demo_data, tmp_path):
+    config, work_dir = trained
+    proc = run(['tools/test.py', config, work_dir / f'iter_{ITERS}.pth',
+                '--work-dir', tmp_path / 'test', '--out', tmp_path / 'out',
                 '--cfg-options', *data_options(demo_data)])
-    assert 'coco/bbox_mAP:' in proc.stdout
     metrics = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
-    assert 0 <= metrics['coco/bbox_mAP'] <= 1
+    kinds = ['bbox', 'segm'] if config == DEMO_MASK else ['bbox']
+    for kind in kinds:
+        assert f'coco/{kind}_mAP:' in proc.stdout
+        assert 0 <= metrics[f'coco/{kind}_mAP'] <= 1
+    assert ('coco/segm_mAP' in metrics) == (config == DEMO_MASK)
 
-    img = sorted((demo_data / 'coco' / 'val2017').glob('*.png'))[0]
-    run(['tools/infer.py', DEMO_FASTER, ckpt, img, '--out', tmp_path / 'vis',
-         '--score-thr', '0.0', '--cfg-options', *data_options(demo_data)])
+
+def test_demo_infer_draws_boxes_and_masks(trained, demo_data, tmp_path):
+    config, work_dir = trained
+    if config != DEMO_MASK:
+        pytest.skip('the Mask R-CNN run covers boxes and masks')
     import cv2
+    img = sorted((demo_data / 'coco' / 'val2017').glob('*.png'))[0]
+    run(['tools/infer.py', config, work_dir / f'iter_{ITERS}.pth', img,
+         '--out', tmp_path / 'vis', '--score-thr', '0.0', '--cfg-options',
+         *data_options(demo_data)])
     painted = cv2.imread(str(tmp_path / 'vis' / f'{img.stem}.png'))
     src = cv2.imread(str(img))
     assert painted.shape == src.shape
     assert np.abs(painted.astype(int) - src.astype(int)).mean() > 1
-
-
-def test_demo_mask_rcnn_trains_and_tests(demo_data, tmp_path):
-    work_dir = tmp_path / 'work'
-    run(['tools/train.py', DEMO_MASK, '--work-dir', work_dir,
-         '--cfg-options', *data_options(demo_data)])
-    losses = train_losses(work_dir)
-    assert_loss_falls(losses)
-    ckpt = work_dir / f'iter_{ITERS}.pth'
-    proc = run(['tools/test.py', DEMO_MASK, ckpt, '--work-dir',
-                tmp_path / 'test', '--out', tmp_path / 'out',
-                '--cfg-options', *data_options(demo_data)])
-    metrics = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
-    assert {'coco/bbox_mAP', 'coco/segm_mAP'} <= set(metrics), proc.stdout

@@ -13,6 +13,9 @@ from hrseg_plugin.models.necks import (HRFPN, HRNetClsNeck, HRNetV1Neck,
                                        HRNetV2Neck)
 
 
+W18 = [18, 36, 72, 144]
+SMALL = [16, 32, 64, 128]  # w18_small_v1
+
 
 @pytest.fixture(autouse=True, scope='module')
 def one_thread():
@@ -23,9 +26,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-W18 = [18, 36, 72, 144]
-SMALL = [16, 32, 64, 128]  # w18_small_v1
 
 
 def branches(channels, h, w, batch=2, seed=0):

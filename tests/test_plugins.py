@@ -42,9 +42,9 @@ def np_conv(x, w, b=None, dilation=1, groups=1):
         for c in range(c_per_group):
             for i in range(kh):
                 for j in range(kw):
+                    y0, x0 = i * dilation, j * dilation
                     out[o] += w[o, c, i, j] * xp[g * c_per_group + c,
-                                                 i * dilation:i * dilation + h,
-                                                 j * dilation:j * dilation + wd]
+                                                 y0:y0 + h, x0:x0 + wd]
     if b is not None:
         out += b[:, None, None]
     return out
@@ -614,3 +614,18 @@ def test_demo_config_trains(config, demo_data, tmp_path):
     assert len(losses) == TRAIN_ITERS and all(map(math.isfinite, losses))
     first, last = losses[:3], losses[-3:]
     assert sum(last) < 0.95 * sum(first), losses
+
+
+def test_demo_spnet_ablation_options_build():
+    """The README's without-the-blocks runs: the same config with
+    ``--cfg-options model.backbone.plugins=None model.decode_head.num_mpms=0``
+    (a conv head of the same width)."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/demo/spnet_r50.py'))
+    cfg.merge_from_dict({
+        'model.backbone.plugins': None,
+        'model.decode_head.num_mpms': 0
+    })
+    init_default_scope('mmseg')
+    model = MODELS.build(cfg.model)
+    assert not any(isinstance(m, (SPM, MPM)) for m in model.modules())
+    assert isinstance(model.decode_head, StripPoolingHead)

@@ -85,6 +85,9 @@ def main(argv=None):
     if args.show_dir:
         ru.enable_show_dir(cfg, args.show_dir)
 
+    ru.check_data_folders(cfg, ('test_dataloader', ))
+    ru.setup_cpu_distributed(cfg, args.launcher)
+    ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
     with ru.trusted_checkpoint_loading():
         metrics = runner.test()

@@ -89,9 +89,19 @@ def main(argv=None):
     if args.amp:
         ru.enable_amp(cfg)
     ru.apply_resume(cfg, args.resume)
+    ru.check_data_folders(cfg, ('train_dataloader', 'val_dataloader')
+                          if cfg.get('val_cfg', None) else
+                          ('train_dataloader', ))
+    ru.setup_cpu_distributed(cfg, args.launcher)
+    ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
     with ru.trusted_checkpoint_loading():
-        runner.train()
+        try:
+            runner.train()
+        except FloatingPointError as exc:
+            # hrseg_plugin.NonFiniteLossHook: NaN/Inf loss, stopped before
+            # the update; one line, as the other errors of the tools
+            raise ru.ToolError(f'training stopped: {exc}') from exc
 
 
 if __name__ == '__main__':

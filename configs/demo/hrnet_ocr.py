@@ -44,9 +44,11 @@ model = dict(
 # data: the demo scenes in Cityscapes layout, 256x512 images
 dataset_type = 'CityscapesDataset'
 data_root = 'data/demo/cityscapes/'
+# hrseg_plugin's loaders: an unreadable image / label file fails with its
+# name, a label outside [0, 19) other than 255 fails with the file and value
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='hrseg_plugin.LoadImageFromFile'),
+    dict(type='hrseg_plugin.LoadSegAnnotations', num_classes=19),
     dict(
         type='RandomResize',
         scale=(512, 256),
@@ -111,8 +113,15 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
+    # written to a temporary file and renamed: a kill never leaves the
+    # latest checkpoint unreadable
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2),
+        type='hrseg_plugin.AtomicCheckpointHook',
+        by_epoch=False,
+        interval=100,
+        max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
+# stop at the first NaN/Inf loss, before the update (hrseg_plugin.engine)
+custom_hooks = [dict(type='hrseg_plugin.NonFiniteLossHook')]
 randomness = dict(seed=0)

@@ -3,7 +3,7 @@
 # branch of stock mmdet's mask-rcnn_r50_fpn (configs/mask_rcnn_hrnetv2p_w18.py
 # at full size), trained from scratch on the generated demo scenes.
 _base_ = './faster_rcnn_hrnetv2p_w18.py'
-fpn_channels = 128
+fpn_channels = 64
 num_classes = 3
 model = dict(
     type='MaskRCNN',
@@ -11,7 +11,7 @@ model = dict(
     roi_head=dict(
         mask_roi_extractor=dict(
             type='SingleRoIExtractor',
-            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=0),
+            roi_layer=dict(type='RoIAlign', output_size=14, sampling_ratio=2),
             out_channels=fpn_channels,
             featmap_strides=[4, 8, 16, 32]),
         mask_head=dict(

@@ -258,18 +258,33 @@ def count_complexity(model: nn.Module, data: dict,
         gmacs=macs, params_m=parameter_count(target)[''] / 1e6)
 
 
-def current_rss_mib() -> float:
-    """This process's resident set size now."""
+def _status_mib(field_name: str) -> float:
+    """A ``/proc/self/status`` memory field (``VmRSS``, ``VmHWM``) in MiB."""
     with open('/proc/self/status') as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field_name + ':'):
                 return int(line.split()[1]) / 1024
-    return float('nan')
+    raise BenchmarkError(f'/proc/self/status has no {field_name}')
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (``VmHWM``) to its current RSS (Linux
+    >= 4.0, ``/proc/self/clear_refs``); False where that is not possible."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+        return True
+    except OSError:
+        return False
 
 
 def peak_rss_mib() -> float:
-    """This process's peak resident set size so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident set size since the last
+    :func:`reset_peak_rss` (or since it started)."""
+    try:
+        return _status_mib('VmHWM')
+    except (OSError, BenchmarkError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def time_interleaved(steps: Dict[str, Callable[[], None]], warmup: int,
@@ -301,9 +316,10 @@ def time_interleaved(steps: Dict[str, Callable[[], None]], warmup: int,
 def measure_peak_memory(config: str, mode: str, batch: int,
                         shape: Sequence[int], part: str,
                         cfg_options: Optional[dict] = None) -> float:
-    """Peak RSS (MiB) of a fresh process that builds the config's model and
-    runs two steps: one number per model, not disturbed by the other model
-    living in the same process. On a GPU this is where
+    """Peak RSS (MiB) of one step, in a fresh process that builds the
+    config's model (weights, imports and inputs included, so the figure is
+    what the machine must hold): one number per model, not disturbed by the
+    other model living in the benchmark's process. On a GPU this is where
     ``torch.cuda.max_memory_allocated`` would go; this tool runs on CPU."""
     import multiprocessing as mp
     ctx = mp.get_context('spawn')
@@ -320,8 +336,9 @@ def _peak_memory_worker(config, mode, batch, shape, part, cfg_options,
     model = randomize_(build_model(config, cfg_options))
     data = make_inputs(model, batch, shape)
     step = make_step(model, data, mode, part)
-    for _ in range(2):
-        step()
+    step()  # the first run allocates the caches; then measure a steady one
+    reset_peak_rss()
+    step()
     return peak_rss_mib()
 
 

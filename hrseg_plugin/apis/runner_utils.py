@@ -683,3 +683,220 @@ class Predictor:
         result = self.predict(img)
         self.draw(img, result, out_file)
         return result
+
+
+# --------------------------------------------------------------------------
+# distributed runs (tools/dist_train.sh, dist_test.sh, slurm_train.sh)
+# --------------------------------------------------------------------------
+def _replace_sync_bn(node) -> int:
+    """Turn every ``type='SyncBN'`` dict under ``node`` into ``'BN'`` in
+    place; return how many were changed."""
+    changed = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            changed += 1
+        for value in node.values():
+            changed += _replace_sync_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            changed += _replace_sync_bn(value)
+    return changed
+
+
+def setup_cpu_distributed(cfg, launcher: str) -> bool:
+    """Adapt a distributed run (``--launcher`` other than ``none``) to a
+    machine without CUDA; nothing changes with a GPU or a single process.
+
+    The configs are written for GPUs as the stock ones: ``nccl``, SyncBN,
+    and mmengine wraps the model in DistributedDataParallel with
+    ``device_ids=[LOCAL_RANK]``. None of them works on CPU, so here:
+
+    * ``env_cfg.dist_cfg.backend``: ``nccl`` becomes ``gloo`` (any other
+      backend the user set, e.g. with ``--cfg-options
+      env_cfg.dist_cfg.backend=gloo``, is kept);
+    * ``SyncBN`` becomes ``BN`` (torch's SyncBatchNorm accepts only GPU
+      tensors): each process normalises with the statistics of its own
+      batch, as a single-process run does;
+    * the model wrapper gets ``device_ids=None`` (what DDP wants for a CPU
+      module).
+
+    Each change is logged. Returns True when the run was adapted.
+    """
+    if launcher == 'none':
+        return False
+    import torch
+    if torch.cuda.is_available():
+        return False
+    env_cfg = cfg.get('env_cfg', None)
+    if env_cfg is None:
+        cfg.env_cfg = env_cfg = dict()
+    dist_cfg = env_cfg.get('dist_cfg', None)
+    if dist_cfg is None:
+        env_cfg['dist_cfg'] = dist_cfg = dict()
+    backend = dist_cfg.get('backend', 'nccl')
+    if backend == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+        log_message('CUDA is not available: distributed backend nccl -> '
+                    'gloo (set env_cfg.dist_cfg.backend to choose another)')
+    n_bn = _replace_sync_bn(cfg.get('model', None))
+    if cfg.get('sync_bn', None) is not None:
+        cfg.pop('sync_bn')
+        n_bn += 1
+    if n_bn:
+        log_message(f'CUDA is not available: {n_bn} SyncBN setting(s) of the '
+                    'config -> BN (torch SyncBatchNorm needs GPU tensors); '
+                    'each process uses the BN statistics of its own batch')
+    wrapper = cfg.get('model_wrapper_cfg', None)
+    if wrapper is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            device_ids=None,
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    else:
+        wrapper.setdefault('device_ids', None)
+    return True
+
+
+def init_distributed(cfg, launcher: str) -> None:
+    """Start ``torch.distributed`` with mmengine's ``init_dist`` (the
+    launcher's environment: torchrun's RANK / WORLD_SIZE / MASTER_ADDR /
+    MASTER_PORT, Slurm's SLURM_PROCID ..., or MPI's) before the runner is
+    built; the runner then finds the process group ready.
+
+    Done here only on machines without CUDA, where mmengine 0.10.7's
+    ``init_dist`` fails in ``torch.cuda.set_device`` (absent from CPU
+    builds of torch): that call is skipped, nothing else differs. With CUDA
+    the runner initialises the process group itself, as in the stock tools.
+    """
+    if launcher == 'none':
+        return
+    import torch
+    if torch.cuda.is_available():
+        return
+    from mmengine.dist import init_dist, is_distributed
+    if is_distributed():
+        return
+    dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}) or {})
+    set_device = torch.cuda.set_device
+    torch.cuda.set_device = lambda *args, **kwargs: None
+    try:
+        init_dist(launcher, **dist_cfg)
+    finally:
+        torch.cuda.set_device = set_device
+    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    log_message(f'distributed on CPU: rank {rank} of {world}, backend '
+                f'{torch.distributed.get_backend()}')
+
+
+# --------------------------------------------------------------------------
+# data folders
+# --------------------------------------------------------------------------
+def _converter(name: str) -> str:
+    """Path of a stock mmseg dataset converter, relative to the current
+    directory when it lies below it (found without importing mmseg)."""
+    import importlib.util
+    spec = importlib.util.find_spec('mmseg')
+    base = (osp.dirname(spec.origin) if spec and spec.origin else
+            '<site-packages>/mmseg')
+    path = osp.join(base, '.mim', 'tools', 'dataset_converters', name)
+    rel = osp.relpath(path)
+    return rel if not rel.startswith('..') else path
+
+
+def dataset_prepare_hint(dataset_type: str, data_root: str) -> Optional[str]:
+    """The command(s) that prepare a known data set in ``data_root`` (the
+    README's "Datasets" section gives them in full), or None."""
+    root = data_root.rstrip('/') or '.'
+    if dataset_type == 'CityscapesDataset':
+        return ('download leftImg8bit_trainvaltest.zip and '
+                'gtFine_trainvaltest.zip from cityscapes-dataset.com, unzip '
+                f'them into {root}, then run `python '
+                f"{_converter('cityscapes.py')} {root} --nproc 8` "
+                '(writes the *_labelTrainIds.png label maps)')
+    if dataset_type == 'ADE20KDataset':
+        return ('download ADEChallengeData2016.zip (http://data.csail.mit.'
+                'edu/places/ADEchallenge/ADEChallengeData2016.zip) and unzip '
+                f'it into {osp.dirname(root) or "."}')
+    if dataset_type in ('PascalContextDataset', 'PascalContextDataset59'):
+        devkit = osp.dirname(root) or '.'
+        return ('extract VOCtrainval_03-May-2010.tar into '
+                f'{osp.dirname(devkit) or "."} and trainval_merged.json into '
+                f'{root}, install the Detail API (pip install "git+https://'
+                'github.com/zhanghang1989/detail-api.git#subdirectory='
+                f'PythonAPI"), then run `python '
+                f"{_converter('pascal_context.py')} {devkit} "
+                f'{root}/trainval_merged.json` (writes '
+                'SegmentationClassContext/)')
+    if dataset_type in ('CocoDataset', 'CocoPanopticDataset'):
+        return ('download train2017.zip, val2017.zip and '
+                'annotations_trainval2017.zip from cocodataset.org and unzip '
+                f'them into {root}')
+    return None
+
+
+def _iter_datasets(dataset_cfg):
+    """Yield the leaf dataset dicts of a dataset config (through
+    ConcatDataset / RepeatDataset / ClassBalancedDataset /
+    MultiImageMixDataset wrappers)."""
+    if not isinstance(dataset_cfg, dict):
+        return
+    if 'datasets' in dataset_cfg:
+        for sub in dataset_cfg['datasets']:
+            yield from _iter_datasets(sub)
+    elif 'dataset' in dataset_cfg:
+        yield from _iter_datasets(dataset_cfg['dataset'])
+    else:
+        yield dataset_cfg
+
+
+def _dataset_paths(ds) -> List[Tuple[str, str]]:
+    """``(what, path)`` of the folders and files a dataset dict reads."""
+    root = ds.get('data_root', None) or ''
+    paths = []
+    if root:
+        paths.append(('data root', root))
+    prefix = ds.get('data_prefix', None) or {}
+    if isinstance(prefix, dict):
+        for key, value in prefix.items():
+            if isinstance(value, str) and value:
+                paths.append((f'data_prefix.{key}', osp.join(root, value)))
+    ann_file = ds.get('ann_file', None)
+    if isinstance(ann_file, str) and ann_file:
+        paths.append(('ann_file', osp.join(root, ann_file)))
+    return paths
+
+
+def check_data_folders(cfg, dataloaders: Sequence[str]) -> None:
+    """Fail early, before the runner and its workers start, when a folder
+    or annotation file a dataloader reads is missing.
+
+    Walks the dataset(s) of each named dataloader of the config (e.g.
+    ``('train_dataloader', 'val_dataloader')``); remote paths
+    (``s3://...``) are skipped.
+
+    Raises:
+        ToolError: naming the missing path, the dataloader, and for a known
+            data set (Cityscapes, ADE20K, PASCAL-Context, COCO) the
+            commands that prepare it.
+    """
+    for name in dataloaders:
+        loader = cfg.get(name, None)
+        if not isinstance(loader, dict):
+            continue
+        for ds in _iter_datasets(loader.get('dataset', None)):
+            for what, path in _dataset_paths(ds):
+                if '://' in path or osp.exists(path):
+                    continue
+                dataset_type = str(ds.get('type', 'unknown'))
+                msg = (f'{name}: {what} {path} of {dataset_type} does not '
+                       'exist')
+                hint = dataset_prepare_hint(
+                    dataset_type.split('.')[-1], ds.get('data_root', '') or
+                    osp.dirname(path))
+                if hint:
+                    msg += f'; to prepare it: {hint}'
+                msg += (" (or point the config's data_root elsewhere, e.g. "
+                        f'--cfg-options {name}.dataset.data_root=DIR)')
+                raise ToolError(msg)

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from hrseg_plugin.registry import MODELS
 from ..layers.context_path import ContextPath
 from ..layers.spatial_path import SPATIAL_PATH_VARIANTS, SpatialPath
+from .input_check import check_image_input
 
 
 @MODELS.register_module()
@@ -96,6 +97,9 @@ class BiSeNet(BaseModule):
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.out_channels = (self.spatial_path.out_channels,
                              context_channels, context_channels)
+        self.in_channels = in_channels
+        # the context path's deepest feature is 1/32 (checked at build)
+        self.total_stride = 32
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Run both paths.
@@ -107,6 +111,7 @@ class BiSeNet(BaseModule):
             tuple[Tensor, Tensor, Tensor]: Spatial feature, 1/16-branch and
             1/32-branch context features (see the class docstring).
         """
+        check_image_input(x, self.in_channels, self.total_stride, 'BiSeNet')
         spatial = self.spatial_path(x)
         context16, context32 = self.context_path(x, spatial.shape[2:])
         return spatial, context16, context32

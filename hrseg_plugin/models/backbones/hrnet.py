@@ -16,6 +16,7 @@ from ..layers.hr_module import HRModule, make_res_layer
 from ..layers.hr_transition_layer import HRTransitionLayer
 from ..layers.resize_to import check_upsample_cfg
 from .hrnet_arch import ARCH_SETTINGS, check_extra
+from .input_check import check_image_input
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
 # plugin positions of each block type (mmseg's Bottleneck; our
@@ -168,6 +169,9 @@ class HRNet(BaseModule):
             raise ValueError('HRNet: frozen_stages must be in -1..4, got '
                              f'{frozen_stages}')
         self.extra = copy.deepcopy(extra)
+        self.in_channels = in_channels
+        # the lowest branch is at 1/(4 * 2**(branches - 1)) of the input
+        self.total_stride = 4 * 2**(self.extra['stage4']['num_branches'] - 1)
         self.norm_eval = norm_eval
         self.frozen_stages = frozen_stages
         self.zero_init_residual = zero_init_residual
@@ -264,11 +268,14 @@ class HRNet(BaseModule):
         """Compute the branch features.
 
         Args:
-            x (Tensor): Images, (N, C, H, W).
+            x (Tensor): Images, (N, C, H, W): C must be ``in_channels`` and
+                H, W at least ``total_stride`` (32 for four branches), else
+                a ValueError says so.
 
         Returns:
             list[Tensor]: Branch features, highest resolution first.
         """
+        check_image_input(x, self.in_channels, self.total_stride, 'HRNet')
         x = self.relu(self.norm1(self.conv1(x)))
         x = self.relu(self.norm2(self.conv2(x)))
         xs = [self.layer1(x)]

@@ -1,0 +1,350 @@
+"""Reliability (issue 7): a NaN loss stops training at its iteration, bad
+data and bad inputs give clear errors naming the file / size / channels, an
+all-ignore crop keeps the loss finite, CPU AMP keeps the demo losses finite
+and every demo segmentation model returns outputs of the input's size.
+
+Resume-after-SIGKILL and repeatability: tests/test_resume.py. Random
+configurations and sizes: tests/test_properties.py.
+"""
+import copy
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.model import BaseModel, revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+
+import hrseg_plugin  # noqa: F401  (registers)
+from hrseg_plugin.datasets import (CheckSegLabels, LoadImageFromFile,
+                                   LoadSegAnnotations)
+from hrseg_plugin.engine import NonFiniteLossError, NonFiniteLossHook
+from hrseg_plugin.models.backbones.bisenet import BiSeNet
+from hrseg_plugin.models.backbones.hrnet import HRNet
+
+REPO = Path(__file__).resolve().parents[1]
+SEG_DEMOS = ['hrnet_ocr', 'bisenet_r18', 'spnet_r50', 'hrnet_w18_skconv_ocr']
+
+
+def build_demo_model(name):
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'demo' / f'{name}.py'))
+    torch.manual_seed(0)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model.init_weights()
+    return model
+
+
+def seg_batch(h, w, label_value=None, n=2, num_classes=19):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    g = torch.Generator().manual_seed(0)
+    inputs, samples = [], []
+    for _ in range(n):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=g,
+                                    dtype=torch.uint8))
+        if label_value is None:
+            seg = torch.randint(0, num_classes, (1, h, w), generator=g)
+        else:
+            seg = torch.full((1, h, w), label_value)
+        s = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                        pad_shape=(h, w)))
+        s.gt_sem_seg = PixelData(data=seg.long())
+        samples.append(s)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+# --------------------------------------------------------------------------
+# numerics: stop at a NaN / Inf loss
+# --------------------------------------------------------------------------
+class ToyLossModel(BaseModel):
+    """Two loss terms; ``loss_b`` is NaN from iteration ``bad_iter`` on."""
+
+    def __init__(self, bad_iter, bad_value=float('nan')):
+        super().__init__()
+        self.fc = torch.nn.Linear(4, 1)
+        self.bad_iter, self.bad_value = bad_iter, bad_value
+        self.calls = 0
+        self.seen = []  # the weights each forward saw
+
+    def forward(self, x, mode='loss'):
+        x = torch.stack(x) if isinstance(x, list) else x
+        self.calls += 1
+        self.seen.append(copy.deepcopy(self.state_dict()))
+        loss_a = (self.fc(x)**2).mean()
+        loss_b = loss_a * 0 + 1
+        if self.calls >= self.bad_iter:
+            loss_b = loss_b * self.bad_value
+        return dict(loss_a=loss_a, loss_b=loss_b)
+
+
+def toy_runner(tmp_path, model, with_hook):
+    from mmengine.runner import Runner
+    data = [dict(x=torch.randn(4)) for _ in range(8)]
+    return Runner(
+        model=model,
+        work_dir=str(tmp_path),
+        train_dataloader=dict(
+            dataset=data,
+            sampler=dict(type='InfiniteSampler'),
+            batch_size=2,
+            collate_fn=dict(type='default_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=False, max_iters=6),
+        default_hooks=dict(checkpoint=dict(
+            type='hrseg_plugin.AtomicCheckpointHook', by_epoch=False,
+            interval=1)),
+        custom_hooks=[dict(type='hrseg_plugin.NonFiniteLossHook')]
+        if with_hook else None,
+        default_scope='mmengine')
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_non_finite_loss_stops_at_its_iteration(tmp_path, value):
+    model = ToyLossModel(bad_iter=3, bad_value=value)
+    runner = toy_runner(tmp_path, model, with_hook=True)
+    with pytest.raises(NonFiniteLossError) as err:
+        runner.train()
+    msg = str(err.value)
+    assert 'non-finite loss at iteration 3 ' in msg, msg
+    assert f'loss_b={value}' in msg and 'loss_a' not in msg, msg
+    assert model.calls == 3
+    # no update with the garbage: the weights are those iteration 3 saw
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, model.seen[-1][k]), k
+    assert torch.isfinite(model.fc.weight).all()
+    # the last checkpoint is that of iteration 2, and finite
+    last = (tmp_path / 'last_checkpoint').read_text().strip()
+    assert Path(last).name == 'iter_2.pth'
+
+
+def test_without_the_hook_training_goes_on_with_garbage(tmp_path):
+    """The counter-check: the stock runner trains on through the NaN."""
+    model = ToyLossModel(bad_iter=3)
+    toy_runner(tmp_path, model, with_hook=False).train()
+    assert model.calls == 6
+    assert not torch.isfinite(model.fc.weight).all()
+
+
+def test_hook_is_in_the_demo_configs_and_train_py_reports_it(demo_data,
+                                                             tmp_path):
+    """Through the stock path: tools/train.py with the demo config whose OCR
+    loss weight is NaN stops at iteration 1 with one error line naming the
+    term, and writes no checkpoint."""
+    root = str(demo_data / 'cityscapes')
+    cmd = [
+        sys.executable, 'tools/train.py', 'configs/demo/hrnet_ocr.py',
+        '--work-dir', str(tmp_path), '--cfg-options',
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'train_dataloader.dataset.pipeline.2.scale=(256,128)',
+        'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+        'model.data_preprocessor.size=(64,64)', 'train_cfg.max_iters=3',
+        'train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=1',
+        'model.decode_head.1.loss_decode.loss_weight=nan'
+    ]
+    env = dict(os.environ)
+    env.pop('LOCAL_RANK', None)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith('train.py: error: training stopped: non-finite '
+                           'loss at iteration 1 '), last
+    assert 'decode_1.loss_ce=nan' in last and 'decode_0' not in last, last
+    assert 'Traceback' not in proc.stderr
+    assert not list(tmp_path.glob('iter_*.pth'))
+
+
+def test_all_ignore_crop_gives_finite_loss_and_gradients():
+    for name in ('hrnet_ocr', 'bisenet_r18'):
+        model = build_demo_model(name)
+        model.train()
+        data = model.data_preprocessor(
+            seg_batch(64, 64, label_value=255, n=1), True)
+        losses = model(**data, mode='loss')
+        loss, log_vars = model.parse_losses(losses)
+        assert torch.isfinite(loss), (name, log_vars)
+        loss.backward()
+        for pname, p in model.named_parameters():
+            if p.grad is not None:
+                assert torch.isfinite(p.grad).all(), (name, pname)
+
+
+def test_cpu_amp_keeps_demo_losses_finite():
+    from hrseg_plugin.apis.runner_utils import register_cpu_amp_optim_wrapper
+    wrapper_cls = register_cpu_amp_optim_wrapper()
+    for name in ('hrnet_ocr', 'bisenet_r18'):
+        model = build_demo_model(name)
+        model.train()
+        wrapper = wrapper_cls(
+            optimizer=torch.optim.AdamW(model.parameters(), lr=2e-3))
+        for _ in range(2):
+            log_vars = model.train_step(seg_batch(64, 64, n=1), wrapper)
+            assert all(torch.isfinite(v) for v in log_vars.values()), (
+                name, log_vars)
+        for pname, p in model.named_parameters():
+            assert torch.isfinite(p).all(), (name, pname)
+
+
+# --------------------------------------------------------------------------
+# input errors and odd sizes
+# --------------------------------------------------------------------------
+def small_bisenet(in_channels=3):
+    return BiSeNet(
+        backbone_cfg=dict(type='ResNet', depth=18, base_channels=8,
+                          stem_channels=8, out_indices=(0, 1, 2, 3)),
+        in_channels=in_channels, spatial_variant='coincheung',
+        spatial_channels=(8, 8, 8, 16),
+        context_channels=16)
+
+
+@pytest.mark.parametrize('build', [
+    lambda c=3: HRNet(arch='w18_small_v1', in_channels=c),
+    lambda c=3: small_bisenet(c),
+], ids=['HRNet', 'BiSeNet'])
+def test_bad_inputs_are_named(build):
+    net = build().eval()
+    name = type(net).__name__
+    with pytest.raises(ValueError, match=rf'{name}: the input has 1 channels '
+                       r'but the backbone was built with in_channels=3'):
+        net(torch.zeros(1, 1, 64, 64))
+    with pytest.raises(ValueError, match=rf'{name}: the input is 31x64 '
+                       r'\(HxW\) but each side must be at least 32 pixels'):
+        net(torch.zeros(1, 3, 31, 64))
+    with pytest.raises(ValueError, match=r'at least 32 pixels'):
+        net(torch.zeros(1, 3, 64, 16))
+    with pytest.raises(ValueError, match='expected a batch of images'):
+        net(torch.zeros(3, 64, 64))
+    with torch.no_grad():  # the smallest allowed size, and other widths
+        assert all(torch.isfinite(o).all() for o in net(
+            torch.rand(1, 3, 32, 32)))
+        four = build(4).eval()
+        four(torch.rand(1, 4, 40, 33))
+
+
+@pytest.mark.parametrize('name', SEG_DEMOS)
+def test_every_demo_model_outputs_the_input_size(name):
+    model = build_demo_model(name).eval()
+    for h, w in [(257, 511), (333, 500), (32, 45)]:
+        data = model.data_preprocessor(
+            dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]),
+            False)
+        with torch.no_grad():
+            out = model.predict(data['inputs'])[0]
+        assert out.pred_sem_seg.data.shape == (1, h, w), (name, h, w)
+        assert out.seg_logits.data.shape == (19, h, w), (name, h, w)
+        assert torch.isfinite(out.seg_logits.data).all()
+
+
+# --------------------------------------------------------------------------
+# data errors
+# --------------------------------------------------------------------------
+def write_png(path, array):
+    assert cv2.imwrite(str(path), array)
+    return str(path)
+
+
+def truncate(path):
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[:len(data) // 2])
+
+
+def test_unreadable_image_is_named_or_skipped(tmp_path, caplog):
+    img = write_png(tmp_path / 'a.png', np.full((40, 50, 3), 7, np.uint8))
+    load = LoadImageFromFile()
+    assert load(dict(img_path=img))['img'].shape == (40, 50, 3)
+    truncate(img)
+    with pytest.raises(ValueError, match=r'cannot read image .*a\.png: '):
+        load(dict(img_path=img))
+    with pytest.raises(ValueError, match=r'cannot read image .*b\.png: '
+                       r'no such file'):
+        load(dict(img_path=str(tmp_path / 'b.png')))
+    skip = LoadImageFromFile(skip_unreadable=True)
+    before = LoadImageFromFile.num_skipped
+    assert skip(dict(img_path=img)) is None
+    assert LoadImageFromFile.num_skipped == before + 1
+
+
+@pytest.mark.parametrize('loader', ['transform', 'loader'])
+def test_labels_out_of_range_are_named(tmp_path, loader):
+    seg = np.zeros((30, 40), np.uint8)
+    seg[3, 4] = 255  # the ignore index is allowed
+    seg[5:7, 5:7] = 18
+    ok = write_png(tmp_path / 'ok.png', seg)
+    seg[10, 10] = 19
+    seg[11, 11] = 40
+    bad = write_png(tmp_path / 'bad.png', seg)
+    if loader == 'transform':
+        from mmseg.datasets.transforms import LoadAnnotations
+
+        def run(path):
+            r = LoadAnnotations()(dict(seg_map_path=path, seg_fields=[],
+                                       reduce_zero_label=False))
+            return CheckSegLabels(num_classes=19)(r)
+    else:
+        def run(path):
+            return LoadSegAnnotations(num_classes=19)(
+                dict(seg_map_path=path, seg_fields=[],
+                     reduce_zero_label=False))
+    assert run(ok)['gt_seg_map'].max() == 255
+    with pytest.raises(ValueError) as err:
+        run(bad)
+    msg = str(err.value)
+    assert 'bad.png' in msg and 'values 19, 40 outside [0, 19)' in msg, msg
+    assert 'ignore index 255' in msg
+
+
+def test_truncated_label_file_is_named(tmp_path):
+    path = write_png(tmp_path / 'lab.png', np.zeros((30, 40), np.uint8))
+    truncate(path)
+    with pytest.raises(ValueError, match=r'cannot read label file .*lab\.png'):
+        LoadSegAnnotations(num_classes=19)(
+            dict(seg_map_path=path, seg_fields=[], reduce_zero_label=False))
+
+
+def demo_dataset(demo_data, tmp_path, **load_kwargs):
+    """The demo config's train set on a private copy of the demo data."""
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    root = tmp_path / 'cityscapes'
+    shutil.copytree(demo_data / 'cityscapes', root)
+    cfg = Config.fromfile(str(REPO / 'configs/demo/hrnet_ocr.py'))
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.data_root = str(root)
+    ds_cfg.pipeline[0].update(load_kwargs)
+    return DATASETS.build(ds_cfg)
+
+
+def test_demo_pipeline_names_the_corrupt_file(demo_data, tmp_path):
+    ds = demo_dataset(demo_data, tmp_path)
+    assert ds[0]['inputs'].shape[0] == 3  # the clean data loads
+    img = ds.get_data_info(1)['img_path']
+    truncate(img)
+    with pytest.raises(ValueError, match=f'cannot read image {img}'):
+        ds[1]
+    seg_path = ds.get_data_info(2)['seg_map_path']
+    seg = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)
+    seg[0, 0] = 33
+    write_png(seg_path, seg)
+    with pytest.raises(ValueError, match=f'label file {seg_path} has values '
+                       r'33 outside \[0, 19\)'):
+        ds[2]
+
+
+def test_demo_pipeline_skips_corrupt_images_when_asked(demo_data, tmp_path):
+    ds = demo_dataset(demo_data, tmp_path, skip_unreadable=True)
+    bad = ds.get_data_info(1)['img_path']
+    truncate(bad)
+    before = LoadImageFromFile.num_skipped
+    sample = ds[1]  # another image is drawn in its place
+    assert sample['data_samples'].img_path != bad
+    assert LoadImageFromFile.num_skipped == before + 1
