@@ -90,3 +90,13 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer)
 train_dataloader = dict(batch_size=4, num_workers=4)
 val_dataloader = dict(batch_size=1, num_workers=4)
 test_dataloader = val_dataloader
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed
+# (a kill never leaves the latest one unreadable); training stops at the
+# first NaN/Inf loss; heads' in_channels are checked against the backbone
+# before any data is read
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook')
+]

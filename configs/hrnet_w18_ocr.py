@@ -12,3 +12,13 @@ model = dict(data_preprocessor=data_preprocessor)
 
 # the same model in stock mmseg (tools/benchmark.py --compare-stock)
 stock_equivalent = 'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed
+# (a kill never leaves the latest one unreadable); training stops at the
+# first NaN/Inf loss; heads' in_channels are checked against the backbone
+# before any data is read
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook')
+]

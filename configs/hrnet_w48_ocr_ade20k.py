@@ -6,7 +6,8 @@
 # schedule_80k.py by schedule_160k.py.
 _base_ = [
     './_base_/models/hrnet_ocr.py', 'mmseg::_base_/datasets/ade20k.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py'
 ]
 stock_equivalent = 'mmseg::ocrnet/ocrnet_hr48_4xb4-80k_ade20k-512x512.py'
 num_classes = 150

@@ -8,7 +8,8 @@
 _base_ = [
     './_base_/models/hrnet_ocr.py',
     'mmseg::_base_/datasets/pascal_context_59.py',
-    'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
+    'mmseg::_base_/default_runtime.py',
+    'mmseg::_base_/schedules/schedule_80k.py'
 ]
 num_classes = 59
 crop_size = (480, 480)

@@ -43,3 +43,13 @@ model = dict(
         align_corners=False,
         loss_decode=dict(
             type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed
+# (a kill never leaves the latest one unreadable); training stops at the
+# first NaN/Inf loss; heads' in_channels are checked against the backbone
+# before any data is read
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook')
+]

@@ -200,6 +200,11 @@ def test_missing_prefix_folder_is_named(tmp_path, monkeypatch):
     ru.check_data_folders(cfg, ('train_dataloader', ))
     with pytest.raises(ru.ToolError, match='gtFine/val'):
         ru.check_data_folders(cfg, ('val_dataloader', ))
+    # train.py: only a warning for the validation folder
+    ru.check_train_data_folders(cfg)
+    shutil.rmtree(tmp_path / 'data/cityscapes/leftImg8bit/train')
+    with pytest.raises(ru.ToolError, match='leftImg8bit/train'):
+        ru.check_train_data_folders(cfg)
 
 
 def test_train_tool_reports_missing_dataset(tmp_path):

@@ -59,14 +59,15 @@ def stock_counterpart(config: str) -> str:
     return stock_config('mmdet', base)
 
 
-def build_detector(config: str):
+def build_detector(config: str, **backbone):
     """The detector of a config, no pretrained init, in eval mode; the 30
     top detections kept whatever their score (random weights score low), of
     100 proposals / candidates (not 1000: NMS of 1000 x 80 boxes and mask
-    heads on 100 boxes per cascade stage are slow on a CPU)."""
+    heads on 100 boxes per cascade stage are slow on a CPU). ``backbone``:
+    overrides of the backbone config."""
     from mmdet.registry import MODELS
     cfg = Config.fromfile(config)
-    cfg.model.backbone.init_cfg = None
+    cfg.model.backbone.update(init_cfg=None, **backbone)
     test_cfg = cfg.model.test_cfg
     if 'rpn' in test_cfg:
         test_cfg.rpn.update(nms_pre=200, max_per_img=100)
@@ -181,14 +182,14 @@ def test_backbone_and_neck_features_match_stock_mmdet(arch):
 # --------------------------------------------------------------------------
 # whole detectors after conversion
 # --------------------------------------------------------------------------
-def convert_stock_detector(config, tmp_path):
+def convert_stock_detector(config, img, tmp_path, **backbone):
     """Build the stock counterpart of ``config`` with random weights and
     random BN statistics, save it as an mmdet checkpoint, convert it with
-    ``--from mmdet`` and load it strictly into ours. Returns (ours, stock,
-    conversion meta)."""
+    ``--from mmdet`` and load it strictly into ours (``backbone``: overrides
+    of our backbone config). Returns (ours, stock, conversion meta)."""
     stock = randomize_detector_(
-        build_detector(stock_counterpart(config)), random_image(64, 96))
-    ours = build_detector(str(REPO / config))
+        build_detector(stock_counterpart(config)), img)
+    ours = build_detector(str(REPO / config), **backbone)
     src = tmp_path / 'stock.pth'
     torch.save(
         dict(state_dict=stock.state_dict(),
@@ -201,11 +202,19 @@ def convert_stock_detector(config, tmp_path):
 
 @pytest.mark.parametrize('config', EQUIVALENCE_CONFIGS)
 def test_detector_matches_stock_after_conversion(config, tmp_path):
-    ours, stock, meta = convert_stock_detector(config, tmp_path)
+    """Same boxes, scores, labels (and masks) as the stock detector.
+
+    Our HRNet runs ``channels_last`` by default; here it runs in stock's
+    layout, so that both compute the same float operations: a random-weight
+    detector turns the ~1e-5 rounding difference of the other layout into
+    different top-k / NMS picks among its many near-equal scores. The
+    default layout is compared op for op in the next test."""
+    img = random_image(64, 96)
+    ours, stock, meta = convert_stock_detector(
+        config, img, tmp_path, channels_last=False)
     assert meta['dataset_meta'] == dict(classes=('a', 'b'))
     assert meta['recognised']['backbone']['widths'] == [18, 36, 72, 144]
     assert meta['recognised']['neck']['in_channels'] == 270
-    img = random_image(64, 96)
     got, ref = predict(ours, img), predict(stock, img)
     assert len(ref) > 10, 'too few detections to compare'
     assert len(got) == len(ref)
@@ -217,6 +226,36 @@ def test_detector_matches_stock_after_conversion(config, tmp_path):
         assert ref.masks.any()
         # binary masks: allow a pixel or two flipped at the threshold
         assert (got.masks != ref.masks).float().mean() < 1e-4
+
+
+def test_channels_last_detector_matches_stock_roi_heads(tmp_path):
+    """Our default (``channels_last``) HRNet in Mask R-CNN: the pyramid, and
+    the box and mask head outputs for the same RoIs, equal stock's to float
+    rounding. (mmcv's CPU RoIAlign reads NCHW memory: fed channels_last
+    levels it returns wrong values, a relative error near 1.)"""
+    from mmdet.structures.bbox import bbox2roi
+    img = random_image(64, 96)
+    ours, stock, _ = convert_stock_detector(
+        'configs/mask_rcnn_hrnetv2p_w18.py', img, tmp_path)
+    assert ours.backbone.channels_last
+    gen = torch.Generator().manual_seed(0)
+    corner = torch.rand(50, 2, generator=gen) * torch.tensor([80., 50.])
+    size = torch.rand(50, 2, generator=gen) * 40 + 4
+    rois = bbox2roi([torch.cat([corner, corner + size], 1)])
+    x = stock.data_preprocessor(
+        dict(inputs=[img.permute(2, 0, 1).contiguous()]), False)['inputs']
+    with torch.no_grad():
+        feats = [m.extract_feat(x) for m in (ours, stock)]
+        for out, ref in zip(*feats):
+            assert rel_error(out, ref) < 1e-3
+        heads = []
+        for model, feat in zip((ours, stock), feats):
+            rh = model.roi_head
+            cls, reg = rh.bbox_head(rh.bbox_roi_extractor(feat[:4], rois))
+            mask = rh.mask_head(rh.mask_roi_extractor(feat[:4], rois))
+            heads.append((cls, reg, mask))
+    for out, ref in zip(*heads):
+        assert rel_error(out, ref) < 1e-3
 
 
 def plain(obj):

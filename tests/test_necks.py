@@ -189,6 +189,20 @@ def test_hrfpn_odd_sizes_where_stock_fails(small_hrnet):
                                               (1, 16, 1, 2)]
 
 
+def test_hrfpn_returns_default_layout_for_channels_last_inputs():
+    """Detection heads get NCHW-contiguous levels (mmcv's CPU RoIAlign
+    misreads channels_last memory), with the same values."""
+    ours, _ = hrfpn_pair()
+    xs = branches(W18, 16, 24)
+    with torch.no_grad():
+        outs = ours([x.contiguous(memory_format=torch.channels_last)
+                     for x in xs])
+        refs = ours(xs)
+    for out, ref in zip(outs, refs):
+        assert out.is_contiguous()
+        assert rel_error(out, ref) < 1e-5
+
+
 def test_hrfpn_norm_cfg_is_applied():
     """Stock accepts norm_cfg and ignores it; ours builds the norms."""
     ours = HRFPN(W18, 32, norm_cfg=dict(type='BN'))

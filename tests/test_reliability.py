@@ -7,6 +7,7 @@ Resume-after-SIGKILL and repeatability: tests/test_resume.py. Random
 configurations and sizes: tests/test_properties.py.
 """
 import copy
+import functools
 import os
 import shutil
 import subprocess
@@ -33,6 +34,12 @@ SEG_DEMOS = ['hrnet_ocr', 'bisenet_r18', 'spnet_r50', 'hrnet_w18_skconv_ocr']
 
 
 def build_demo_model(name):
+    """A fresh copy of the demo config's model (built once per session)."""
+    return copy.deepcopy(_build_demo_model(name))
+
+
+@functools.lru_cache(maxsize=None)
+def _build_demo_model(name):
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     cfg = Config.fromfile(str(REPO / 'configs' / 'demo' / f'{name}.py'))
@@ -168,8 +175,9 @@ def test_all_ignore_crop_gives_finite_loss_and_gradients():
     for name in ('hrnet_ocr', 'bisenet_r18'):
         model = build_demo_model(name)
         model.train()
+        model.data_preprocessor.size = (64, 64)  # no padding to the crop
         data = model.data_preprocessor(
-            seg_batch(64, 64, label_value=255, n=1), True)
+            seg_batch(64, 64, label_value=255, n=2), True)
         losses = model(**data, mode='loss')
         loss, log_vars = model.parse_losses(losses)
         assert torch.isfinite(loss), (name, log_vars)
@@ -185,10 +193,11 @@ def test_cpu_amp_keeps_demo_losses_finite():
     for name in ('hrnet_ocr', 'bisenet_r18'):
         model = build_demo_model(name)
         model.train()
+        model.data_preprocessor.size = (64, 64)  # no padding to the crop
         wrapper = wrapper_cls(
             optimizer=torch.optim.AdamW(model.parameters(), lr=2e-3))
         for _ in range(2):
-            log_vars = model.train_step(seg_batch(64, 64, n=1), wrapper)
+            log_vars = model.train_step(seg_batch(64, 64, n=2), wrapper)
             assert all(torch.isfinite(v) for v in log_vars.values()), (
                 name, log_vars)
         for pname, p in model.named_parameters():
@@ -200,8 +209,9 @@ def test_cpu_amp_keeps_demo_losses_finite():
 # --------------------------------------------------------------------------
 def small_bisenet(in_channels=3):
     return BiSeNet(
-        backbone_cfg=dict(type='ResNet', depth=18, base_channels=8,
-                          stem_channels=8, out_indices=(0, 1, 2, 3)),
+        backbone_cfg=dict(type='mmseg.ResNet', depth=18, base_channels=8,
+                          stem_channels=8, out_indices=(0, 1, 2, 3),
+                          in_channels=in_channels),
         in_channels=in_channels, spatial_variant='coincheung',
         spatial_channels=(8, 8, 8, 16),
         context_channels=16)
@@ -233,7 +243,9 @@ def test_bad_inputs_are_named(build):
 
 @pytest.mark.parametrize('name', SEG_DEMOS)
 def test_every_demo_model_outputs_the_input_size(name):
+    from hrseg_plugin.engine import check_model_channels
     model = build_demo_model(name).eval()
+    check_model_channels(model)  # no false alarm on the shipped configs
     for h, w in [(257, 511), (333, 500), (32, 45)]:
         data = model.data_preprocessor(
             dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]),
@@ -348,3 +360,47 @@ def test_demo_pipeline_skips_corrupt_images_when_asked(demo_data, tmp_path):
     sample = ds[1]  # another image is drawn in its place
     assert sample['data_samples'].img_path != bad
     assert LoadImageFromFile.num_skipped == before + 1
+
+
+# --------------------------------------------------------------------------
+# config errors at build time: heads vs backbone channels
+# --------------------------------------------------------------------------
+def build_with(name, options):
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'demo' / f'{name}.py'))
+    cfg.merge_from_dict(options)
+    return MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('name,options,message', [
+    ('hrnet_ocr', {'model.decode_head.1.in_channels': [16, 32, 64, 64]},
+     'decode_head.1 (OCRHead): in_channels=176 (the sum of the configured '
+     "list, as input_transform='resize_concat') but the backbone HRNet "
+     'gives 240 at in_index=(0, 1, 2, 3) (its outputs have [16, 32, 64, '
+     '128] channels)'),
+    ('bisenet_r18', {'model.decode_head.in_channels': [64, 32]},
+     'decode_head (FFMHead): in_channels=[64, 32] but the backbone BiSeNet '
+     'gives [64, 64] at in_index=(0, 1)'),
+    ('bisenet_r18', {'model.auxiliary_head.1.in_channels': 128},
+     'auxiliary_head.1 (FCNHead): in_channels=128 but the backbone BiSeNet '
+     'gives 64 at in_index=2'),
+    ('hrnet_ocr', {'model.decode_head.0.in_index': (0, 1, 2, 4)},
+     'decode_head.0 (FCNHead): in_index=(0, 1, 2, 4) refers to outputs [4], '
+     'but the backbone HRNet has 4 outputs'),
+])
+def test_head_channels_checked_when_built(name, options, message):
+    from hrseg_plugin.apis import runner_utils as ru
+    from hrseg_plugin.engine import check_model_channels
+    model = build_with(name, options)
+    with pytest.raises(ValueError) as err:
+        check_model_channels(model)
+    assert message in str(err.value), str(err.value)
+
+    class FakeRunner:  # what tools/train.py and test.py call after building
+        pass
+    runner = FakeRunner()
+    runner.model = model
+    with pytest.raises(ru.ToolError, match='the model of the config is '
+                       'inconsistent: '):
+        ru.check_built_model(runner)

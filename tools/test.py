@@ -89,8 +89,11 @@ def main(argv=None):
     ru.setup_cpu_distributed(cfg, args.launcher)
     ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
+    ru.check_built_model(runner)
     with ru.trusted_checkpoint_loading():
         metrics = runner.test()
+    if not ru.is_main_process():  # distributed: rank 0 reports
+        return metrics
 
     if metrics:
         print('Test metrics:')

@@ -89,12 +89,11 @@ def main(argv=None):
     if args.amp:
         ru.enable_amp(cfg)
     ru.apply_resume(cfg, args.resume)
-    ru.check_data_folders(cfg, ('train_dataloader', 'val_dataloader')
-                          if cfg.get('val_cfg', None) else
-                          ('train_dataloader', ))
+    ru.check_train_data_folders(cfg)
     ru.setup_cpu_distributed(cfg, args.launcher)
     ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
+    ru.check_built_model(runner)
     with ru.trusted_checkpoint_loading():
         try:
             runner.train()

@@ -122,6 +122,10 @@ default_hooks = dict(
         max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# stop at the first NaN/Inf loss, before the update (hrseg_plugin.engine)
-custom_hooks = [dict(type='hrseg_plugin.NonFiniteLossHook')]
+# hrseg_plugin.engine: stop at the first NaN/Inf loss, before the update;
+# check the heads' in_channels against the backbone before any data is read
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook')
+]
 randomness = dict(seed=0)

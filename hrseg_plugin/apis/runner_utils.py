@@ -321,6 +321,27 @@ def build_runner(cfg):
     return Runner.from_cfg(cfg)
 
 
+def check_built_model(runner) -> None:
+    """Check, right after the runner is built and before any data is read,
+    that the heads' (or neck's) ``in_channels`` match the backbone's
+    outputs (``hrseg_plugin.engine.check_model_channels``).
+
+    Only when ``hrseg_plugin`` is imported (by the config's
+    ``custom_imports``): stock configs are left alone.
+
+    Raises:
+        ToolError: naming the head, its ``in_channels`` and the backbone's
+            output channels.
+    """
+    if 'hrseg_plugin' not in sys.modules:
+        return
+    from hrseg_plugin.engine import check_model_channels
+    try:
+        check_model_channels(runner.model)
+    except ValueError as exc:
+        raise ToolError(f'the model of the config is inconsistent: {exc}')
+
+
 # --------------------------------------------------------------------------
 # train
 # --------------------------------------------------------------------------
@@ -785,7 +806,8 @@ def init_distributed(cfg, launcher: str) -> None:
         init_dist(launcher, **dist_cfg)
     finally:
         torch.cuda.set_device = set_device
-    rank, world = torch.distributed.get_rank(), torch.distributed.get_world_size()
+    rank = torch.distributed.get_rank()
+    world = torch.distributed.get_world_size()
     log_message(f'distributed on CPU: rank {rank} of {world}, backend '
                 f'{torch.distributed.get_backend()}')
 
@@ -900,3 +922,22 @@ def check_data_folders(cfg, dataloaders: Sequence[str]) -> None:
                 msg += (" (or point the config's data_root elsewhere, e.g. "
                         f'--cfg-options {name}.dataset.data_root=DIR)')
                 raise ToolError(msg)
+
+
+def is_main_process() -> bool:
+    """True in a single process and on rank 0 of a distributed run (the
+    rank that prints and writes the results)."""
+    from mmengine.dist import is_main_process as _is_main
+    return _is_main()
+
+
+def check_train_data_folders(cfg) -> None:
+    """:func:`check_data_folders` for a training run: a missing training
+    folder is an error; a missing validation folder (used only at the
+    first validation) is logged as a warning with the same message."""
+    check_data_folders(cfg, ('train_dataloader', ))
+    if cfg.get('val_cfg', None) and cfg.get('val_dataloader', None):
+        try:
+            check_data_folders(cfg, ('val_dataloader', ))
+        except ToolError as exc:
+            log_message(f'{exc}; validation will fail', logging.WARNING)

@@ -36,6 +36,9 @@ class HRFPN(HRNetV2Neck):
       documents it but builds the convs without it);
     - an unknown ``pooling_type`` is an error (stock silently averages);
     - ``with_cp`` checkpoints with ``use_reentrant=False``, as torch asks;
+    - the levels are returned in the default contiguous (NCHW) layout even
+      when the backbone runs ``channels_last``: mmcv's CPU ``RoIAlign``
+      reads NCHW memory and gives wrong values on channels_last input;
     - it also registers for mmseg (``type='hrseg_plugin.HRFPN'``), which
       has no HRFPN of its own.
 
@@ -118,6 +121,9 @@ class HRFPN(HRNetV2Neck):
             self.pooling(out, kernel_size=2**i, stride=2**i)
             for i in range(1, self.num_outs)
         ]
+        # heads get the default (NCHW) layout whatever the backbone's: mmcv's
+        # CPU RoIAlign indexes NCHW memory and silently returns wrong values
+        # for channels_last tensors
         return tuple(
-            maybe_checkpoint(conv, level, self.with_cp)
+            maybe_checkpoint(conv, level, self.with_cp).contiguous()
             for conv, level in zip(self.fpn_convs, levels))
