@@ -12,6 +12,8 @@ from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine.registry import \
+    WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
 MODELS = Registry(
@@ -39,3 +41,11 @@ TRANSFORMS = Registry(
     parent=MMENGINE_TRANSFORMS,
     scope='hrseg_plugin',
     locations=['hrseg_plugin.datasets'])
+
+# Weight initializers (``init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
+# ...)``).
+WEIGHT_INITIALIZERS = Registry(
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INITIALIZERS,
+    scope='hrseg_plugin',
+    locations=['hrseg_plugin.engine'])

@@ -370,6 +370,21 @@ def test_converter_refuses_neck_of_another_backbone(stock_faster_state_dict):
     assert 'takes 480 channels' in msg and 'concatenates 270' in msg
 
 
+def test_converter_copies_other_detectors_unchanged():
+    """A stock detector without HRNet / HRFPN (here a ResNet RetinaNet's
+    key layout) is copied as is, with no HRNet reproduce note."""
+    sd = {
+        'backbone.conv1.weight': torch.randn(16, 3, 7, 7),
+        'neck.lateral_convs.0.conv.weight': torch.randn(32, 64, 1, 1),
+        'bbox_head.retina_cls.weight': torch.randn(9, 32, 3, 3),
+    }
+    result = convert_checkpoint('mmdet', dict(state_dict=sd, meta={}))
+    assert list(result.state_dict) == list(sd)
+    assert all(result.state_dict[k] is v for k, v in sd.items())
+    assert result.meta['recognised'] == {}
+    assert 'reproduce_with' not in result.meta
+
+
 def test_converter_refuses_truncated_backbone(stock_faster_state_dict):
     sd = dict(stock_faster_state_dict)
     del sd['backbone.stage3.1.fuse_layers.2.0.0.1.running_var']

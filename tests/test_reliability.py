@@ -404,3 +404,61 @@ def test_head_channels_checked_when_built(name, options, message):
     with pytest.raises(ru.ToolError, match='the model of the config is '
                        'inconsistent: '):
         ru.check_built_model(runner)
+
+
+# --------------------------------------------------------------------------
+# weight loading: init_cfg=dict(type='hrseg_plugin.CheckedPretrained')
+# --------------------------------------------------------------------------
+def small_hrnet(**kwargs):
+    torch.manual_seed(len(kwargs))
+    return HRNet(arch='w18_small_v1', **kwargs)
+
+
+def test_checked_pretrained_loads_the_right_model(tmp_path, caplog):
+    src = small_hrnet()
+    sd = dict(src.state_dict())
+    sd['classifier.weight'] = torch.zeros(3, 3)  # extra keys are fine
+    path = str(tmp_path / 'hrnet.pth')
+    torch.save(dict(state_dict=sd), path)
+    dst = small_hrnet(init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
+                                    checkpoint=path))
+    dst.init_weights()
+    for k, v in src.state_dict().items():
+        assert torch.equal(dst.state_dict()[k], v), k
+    # with a prefix, from a whole segmentor's checkpoint
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in sd.items()}),
+               path)
+    dst = small_hrnet(init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
+                                    checkpoint=path, prefix='backbone.'))
+    dst.init_weights()
+    assert torch.equal(dst.conv1.weight, src.conv1.weight)
+
+
+def test_checked_pretrained_refuses_another_model(tmp_path):
+    wide = HRNet(arch='w18')  # another width: same keys, other shapes
+    path = str(tmp_path / 'w18.pth')
+    torch.save(dict(state_dict=wide.state_dict()), path)
+
+    # the stock initializer half-loads it without an error ...
+    stock = small_hrnet(init_cfg=dict(type='Pretrained', checkpoint=path))
+    stock.init_weights()
+    # ... ours refuses, naming the keys
+    ours = small_hrnet(init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
+                                     checkpoint=path))
+    with pytest.raises(ValueError) as err:
+        ours.init_weights()
+    msg = str(err.value)
+    assert f'HRNet: refusing to load {path}' in msg
+    assert 'shape-mismatched keys' in msg
+    assert 'layer1.0.conv1.weight: checkpoint (64, 64, 1, 1), model ' \
+        '(32, 64, 1, 1)' in msg, msg
+
+    other = small_bisenet()  # another network: keys missing
+    torch.save(other.state_dict(), path)
+    ours = small_hrnet(init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
+                                     checkpoint=path))
+    with pytest.raises(ValueError) as err:
+        ours.init_weights()
+    msg = str(err.value)
+    assert 'missing keys' in msg and 'conv1.weight' in msg
+    assert 'unexpected keys' in msg and 'spatial_path.' in msg

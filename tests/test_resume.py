@@ -89,29 +89,34 @@ def runs(demo_data, tmp_path_factory):
     # the two first runs side by side (one thread each): same results, half
     # the wall time on a 2-core machine
     full = tmp_path_factory.mktemp('full')
+    full_log = open(full / 'console.log', 'w')
     full_proc = subprocess.Popen(
-        train_cmd(full, demo_data), cwd=REPO, env=env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        train_cmd(full, demo_data), cwd=REPO, env=env(), stdout=full_log,
+        stderr=subprocess.STDOUT)
 
     killed = tmp_path_factory.mktemp('killed')
+    killed_log = open(tmp_path_factory.mktemp('logs') / 'killed.log', 'w')
     proc = subprocess.Popen(
         train_cmd(killed, demo_data), cwd=REPO, env=env(),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdout=killed_log, stderr=subprocess.STDOUT)
     target = killed / f'iter_{KILL_AFTER}.pth'
     deadline = time.time() + 600
     while not target.exists() and proc.poll() is None \
             and time.time() < deadline:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    killed_log.close()
     assert proc.returncode == -signal.SIGKILL, (
         f'the run was not killed mid-training (exit {proc.returncode}); '
-        f'{err.decode()[-3000:]}')
+        f'{Path(killed_log.name).read_text()[-3000:]}')
     assert target.exists()
     assert not (killed / f'iter_{MAX_ITERS}.pth').exists()
     before_resume = logged_losses(killed)
-    out, _ = full_proc.communicate(timeout=600)
-    assert full_proc.returncode == 0, out[-5000:]
+    full_proc.wait(timeout=600)
+    full_log.close()
+    assert full_proc.returncode == 0, \
+        (full / 'console.log').read_text()[-5000:]
 
     resume = run_ok(train_cmd(killed, demo_data, '--resume'))
     return dict(full=full, killed=killed, before_resume=before_resume,

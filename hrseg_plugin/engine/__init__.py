@@ -1,11 +1,14 @@
-"""Training-time reliability: atomic checkpoints and a stop on a
-non-finite loss, a build-time check of head channels. The hooks are
-used by the configs in ``configs/``."""
+"""Training-time reliability: atomic checkpoints, a stop on a non-finite
+loss, a build-time check of the heads' channels (hooks used by the configs
+in ``configs/``), and a pretrained-weight initializer that refuses the
+checkpoint of another model."""
 from .atomic_checkpoint import AtomicCheckpointHook, atomic_save_file
+from .checked_pretrained import CheckedPretrainedInit
 from .model_check import ModelCheckHook, check_model_channels
 from .non_finite_loss import NonFiniteLossError, NonFiniteLossHook
 
 __all__ = [
-    'AtomicCheckpointHook', 'atomic_save_file', 'ModelCheckHook',
-    'NonFiniteLossError', 'NonFiniteLossHook', 'check_model_channels'
+    'AtomicCheckpointHook', 'atomic_save_file', 'CheckedPretrainedInit',
+    'ModelCheckHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'check_model_channels'
 ]
