@@ -9,6 +9,8 @@
 # (For a stock BiSeNetV1-R101 checkpoint, trained with `ResNet`, use
 # --cfg-options model.backbone.backbone_cfg.type=ResNet.)
 _base_ = './bisenet_r18.py'
+# no stock mmseg twin of this model for tools/benchmark.py --compare-stock
+stock_equivalent = None
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(

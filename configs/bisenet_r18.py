@@ -100,3 +100,6 @@ custom_hooks = [
     dict(type='hrseg_plugin.NonFiniteLossHook'),
     dict(type='hrseg_plugin.ModelCheckHook')
 ]
+
+# the same model in stock mmseg (tools/benchmark.py --compare-stock)
+stock_equivalent = 'mmseg::bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py'

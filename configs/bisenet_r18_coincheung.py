@@ -8,6 +8,8 @@
 # overrides printed by the converter. Data and schedule: stock's (their own
 # recipe uses OHEM and 80k iterations).
 _base_ = './bisenet_r18.py'
+# no stock mmseg twin of this model for tools/benchmark.py --compare-stock
+stock_equivalent = None
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(

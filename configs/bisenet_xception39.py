@@ -7,6 +7,8 @@
 # the OpenMMLab model zoo: the context backbone trains from scratch, as the
 # stock R-18 config does.
 _base_ = './bisenet_r18.py'
+# no stock mmseg twin of this model for tools/benchmark.py --compare-stock
+stock_equivalent = None
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(

@@ -14,5 +14,7 @@
 # weights and start from the Kaiming init (mmengine logs them as missing
 # keys).
 _base_ = './hrnet_w18_ocr.py'
+# stock mmseg has no SKConv: no twin for tools/benchmark.py --compare-stock
+stock_equivalent = None
 model = dict(
     backbone=dict(conv_cfg=dict(type='hrseg_plugin.SKConv', groups=2)))

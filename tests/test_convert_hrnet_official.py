@@ -366,15 +366,19 @@ def test_refuses_config_of_other_width(tmp_path, capsys, official_w18_sd):
     assert not dst.exists()
 
 
-@pytest.mark.parametrize('origin', ['mmdet', 'bisenet-coincheung'])
-def test_unimplemented_origins_exit_2(tmp_path, capsys, origin):
-    from hrseg_plugin.converters import available_origins
-    if origin in available_origins():
-        pytest.skip(f'{origin} has a converter now (tested in its own file)')
+def test_every_contract_origin_has_a_converter():
+    from hrseg_plugin.converters import KNOWN_ORIGINS, available_origins
+    assert set(KNOWN_ORIGINS) <= set(available_origins())
+
+
+def test_unknown_origin_refused(tmp_path, capsys):
     src, dst = tmp_path / 'in.pth', tmp_path / 'out.pth'
     torch.save({'state_dict': {'a': torch.zeros(1)}}, src)
-    rc, err = run_main(capsys, '--from', origin, src, dst)
-    assert rc == 2 and 'not implemented yet' in err
+    with pytest.raises(SystemExit) as exc:
+        run_main(capsys, '--from', 'caffe', src, dst)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'caffe'" in err and 'hrnet-official' in err
     assert not dst.exists()
 
 

@@ -13,6 +13,7 @@ and writes under the work dir:
 Usage:
     python tools/demo.py [--config configs/demo/hrnet_ocr.py]
         [--work-dir work_dirs/demo] [--data-root data/demo/cityscapes]
+        [--max-iters N]
 """
 import argparse
 import glob
@@ -67,7 +68,7 @@ def plot_losses(records, out_file):
     plt.close(fig)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default='configs/demo/hrnet_ocr.py')
     parser.add_argument('--work-dir', default='work_dirs/demo')
@@ -75,7 +76,11 @@ def main():
     parser.add_argument(
         '--num-overlays', type=int, default=4,
         help='how many val images to draw predictions on')
-    args = parser.parse_args()
+    parser.add_argument(
+        '--max-iters', type=int, default=None,
+        help='train this many iterations instead of the config\'s (a '
+        'quick check of the whole pipeline)')
+    args = parser.parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     val_dir = osp.join(ROOT, args.data_root, 'leftImg8bit', 'val')
     if not osp.isdir(val_dir):
@@ -85,9 +90,15 @@ def main():
     data_opt = f'train_dataloader.dataset.data_root={args.data_root} ' \
         f'val_dataloader.dataset.data_root={args.data_root} ' \
         f'test_dataloader.dataset.data_root={args.data_root}'.split()
+    train_opt = []
+    if args.max_iters:
+        n = args.max_iters
+        train_opt = [f'train_cfg.max_iters={n}', f'train_cfg.val_interval={n}',
+                     f'default_hooks.checkpoint.interval={n}',
+                     'default_hooks.logger.interval=1']
 
     run(['tools/train.py', args.config, '--work-dir', work_dir,
-         '--cfg-options'] + data_opt)
+         '--cfg-options'] + data_opt + train_opt)
     with open(osp.join(work_dir, 'last_checkpoint')) as f:
         checkpoint = f.read().strip()
 
@@ -103,7 +114,10 @@ def main():
     with open(osp.join(work_dir, 'per_class_iou.txt'), 'w') as f:
         f.write(f"mIoU {metrics['mIoU']:.2f}  aAcc {metrics['aAcc']:.2f}\n")
         for name, iou in per_class.items():
-            f.write(f'{name:15s} {iou:6.2f}\n')
+            # mmseg reports None for a class absent from the val split
+            value = 'n/a (not in the val images)' if iou is None \
+                else f'{iou:6.2f}'
+            f.write(f'{name:15s} {value}\n')
 
     plot_losses(read_scalars(work_dir), osp.join(work_dir, 'loss_curve.png'))
 

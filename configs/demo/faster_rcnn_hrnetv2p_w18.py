@@ -93,7 +93,7 @@ test_evaluator = val_evaluator
 
 # schedule: AdamW converges from scratch in a few hundred iterations, which
 # SGD at the stock lr does not
-max_iters = 400
+max_iters = 300
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',
