@@ -17,3 +17,6 @@ model = dict(
     # V2p: our HRFPN takes stock's arguments (in_channels [18, 36, 72, 144],
     # out_channels 256 come from the base)
     neck=dict(type='hrseg_plugin.HRFPN'))
+
+# the same detector in stock mmdet (tools/benchmark.py --compare-stock)
+stock_equivalent = 'mmdet::hrnet/faster-rcnn_hrnetv2p-w18-1x_coco.py'

@@ -279,6 +279,10 @@ def test_config_is_stock_with_our_backbone_and_neck(config):
     assert ours.pop('custom_imports') == dict(
         imports=['hrseg_plugin'], allow_failed_imports=False)
     assert ours['default_scope'] == 'mmdet'
+    # the benchmark's pointer to the stock twin (configs that have one)
+    base, = re.findall(r"^_base_ = '(mmdet::.+)'$",
+                       (REPO / config).read_text(), re.M)
+    assert ours.pop('stock_equivalent', None) in (None, base)
     model, stock_model = ours.pop('model'), stock.pop('model')
     assert ours == stock
     backbone, stock_backbone = model.pop('backbone'), stock_model.pop(

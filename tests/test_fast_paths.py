@@ -16,7 +16,9 @@ import hrseg_plugin  # noqa: E402,F401
 from hrseg_plugin.registry import MODELS  # noqa: E402
 
 BACKBONES = {
-    'hrnet': dict(type='hrseg_plugin.HRNet', arch='w18_small_v1'),
+    'hrnet': dict(
+        type='hrseg_plugin.HRNet', arch='w18_small_v1',
+        out_channels_last=True),
     'bisenet': dict(
         type='hrseg_plugin.BiSeNet',
         backbone_cfg=dict(
@@ -69,6 +71,18 @@ def test_channels_last_reaches_the_outputs(name):
     with torch.no_grad():
         assert all(t.is_contiguous() for t in model(torch.randn(1, 3, 64,
                                                                 96)))
+
+
+def test_hrnet_returns_the_default_layout_unless_asked():
+    """mmcv's compiled ops (RoIAlign) assume the default layout, so HRNet
+    computes in channels_last but returns default-layout features unless
+    out_channels_last=True (our segmentation configs)."""
+    model = MODELS.build(dict(type='hrseg_plugin.HRNet',
+                              arch='w18_small_v1')).eval()
+    with torch.no_grad():
+        outs = model(torch.randn(1, 3, 64, 96))
+    assert all(t.is_contiguous() for t in outs)
+    assert model.channels_last
 
 
 def test_benchmark_tool_compares_with_stock(tmp_path, repo_root):

@@ -450,7 +450,7 @@ def test_checked_pretrained_refuses_another_model(tmp_path):
     msg = str(err.value)
     assert f'HRNet: refusing to load {path}' in msg
     assert 'shape-mismatched keys' in msg
-    assert 'layer1.0.conv1.weight: checkpoint (64, 64, 1, 1), model ' \
+    assert 'layer1.0.conv1.weight: got (64, 64, 1, 1), expected ' \
         '(32, 64, 1, 1)' in msg, msg
 
     other = small_bisenet()  # another network: keys missing

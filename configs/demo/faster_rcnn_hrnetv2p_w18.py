@@ -5,6 +5,8 @@
 # (tools/make_demo_data.py: person, car, traffic sign; 256x512 images) in a
 # few minutes on 2 cores. configs/demo/mask_rcnn_hrnetv2p_w18.py builds on it.
 _base_ = '../faster_rcnn_hrnetv2p_w18.py'
+# a CPU-sized variant: no stock twin for tools/benchmark.py
+stock_equivalent = None
 hrnet_channels = [16, 32, 64, 128]
 fpn_channels = 64
 num_classes = 3

@@ -17,15 +17,8 @@ from typing import Sequence
 from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 
+from hrseg_plugin.converters import compare_state_dicts, format_keys
 from hrseg_plugin.registry import WEIGHT_INITIALIZERS
-
-
-def _format(keys, limit=20):
-    keys = list(keys)
-    shown = '\n'.join(f'    {k}' for k in keys[:limit])
-    more = f'\n    ... and {len(keys) - limit} more' if len(keys) > limit \
-        else ''
-    return shown + more
 
 
 @WEIGHT_INITIALIZERS.register_module(name='CheckedPretrained')
@@ -65,18 +58,12 @@ class CheckedPretrainedInit(PretrainedInit):
     def __call__(self, module):
         sd = self._state_dict()
         own = module.state_dict()
+        missing, unexpected, mismatched = compare_state_dicts(
+            sd, {k: tuple(v.shape) for k, v in own.items()})
         missing = [
-            k for k in own if k not in sd
-            and not k.endswith('num_batches_tracked')
+            k for k in missing if not k.endswith('num_batches_tracked')
             and not any(p.search(k) for p in self.allow_missing)
         ]
-        mismatched = [
-            f'{k}: checkpoint {tuple(sd[k].shape)}, model '
-            f'{tuple(own[k].shape)}' for k in own
-            if k in sd and hasattr(sd[k], 'shape')
-            and tuple(sd[k].shape) != tuple(own[k].shape)
-        ]
-        unexpected = [k for k in sd if k not in own]
         where = self.checkpoint + (f' (prefix {self.prefix!r})'
                                    if self.prefix else '')
         if missing or mismatched:
@@ -84,13 +71,13 @@ class CheckedPretrainedInit(PretrainedInit):
                      'it is not a checkpoint of this model']
             if missing:
                 parts.append(f'  missing keys ({len(missing)} of '
-                             f'{len(own)}):\n{_format(missing)}')
+                             f'{len(own)}):\n{format_keys(missing)}')
             if mismatched:
                 parts.append(f'  shape-mismatched keys ({len(mismatched)}):'
-                             f'\n{_format(mismatched)}')
+                             f'\n{format_keys(mismatched)}')
             if unexpected:
                 parts.append(f'  unexpected keys ({len(unexpected)}):\n'
-                             f'{_format(unexpected)}')
+                             f'{format_keys(unexpected)}')
             parts.append(
                 '  Check the architecture (arch / extra / depth / widths) '
                 'against the checkpoint, convert foreign checkpoints with '
@@ -100,7 +87,7 @@ class CheckedPretrainedInit(PretrainedInit):
         if unexpected:
             print_log(
                 f'{type(module).__name__}: {where}: {len(unexpected)} '
-                f'unexpected keys not used:\n{_format(unexpected)}',
+                f'unexpected keys not used:\n{format_keys(unexpected)}',
                 logger='current', level=logging.WARNING)
         used = {k: v for k, v in sd.items() if k in own}
         module.load_state_dict(used, strict=False)

@@ -23,6 +23,8 @@ model = dict(
         arch='w18',
         norm_cfg=norm_cfg,
         norm_eval=False,
+        # the heads are pure PyTorch: let them run in channels_last too
+        out_channels_last=True,
         # the ImageNet-pretrained HRNetV2-W18 of the model zoo
         init_cfg=dict(
             type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),

@@ -115,8 +115,16 @@ class HRNet(BaseModule):
             memory format (the input is converted once; every conv, norm,
             interpolation and sum keeps the layout, and so do the heads that
             consume the outputs). Same values as the default layout to float
-            rounding, and on CPU about twice as fast in inference
-            (``tools/benchmark.py``). Default: True.
+            rounding, and faster on CPU (``tools/benchmark.py``).
+            Default: True.
+        out_channels_last (bool): Keep ``channels_last`` in the returned
+            features, so that the heads run in it too (faster). Only for
+            consumers whose ops accept any layout, such as mmseg's
+            pure-PyTorch decode heads (our segmentation configs set it);
+            mmcv's compiled ops (RoIAlign of two-stage detectors, ...)
+            assume the default layout and give wrong values on
+            ``channels_last`` input, so by default (False) the features are
+            returned in the default layout.
         pretrained (str, optional): Deprecated, use ``init_cfg``.
         init_cfg (dict | list[dict], optional): Initialization config, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
@@ -145,6 +153,7 @@ class HRNet(BaseModule):
                  transition_mode: str = 'last',
                  plugins: Optional[List[dict]] = None,
                  channels_last: bool = True,
+                 out_channels_last: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg=None):
         if init_cfg is not None and pretrained is not None:
@@ -178,6 +187,7 @@ class HRNet(BaseModule):
         self.extra = copy.deepcopy(extra)
         self.in_channels = in_channels
         self.channels_last = channels_last
+        self.out_channels_last = out_channels_last
         # the lowest branch is at 1/(4 * 2**(branches - 1)) of the input
         self.total_stride = 4 * 2**(self.extra['stage4']['num_branches'] - 1)
         self.norm_eval = norm_eval
@@ -292,6 +302,8 @@ class HRNet(BaseModule):
         for k in (2, 3, 4):
             xs = getattr(self, f'transition{k - 1}')(xs)
             xs = getattr(self, f'stage{k}')(xs)
+        if self.channels_last and not self.out_channels_last:
+            xs = [x.contiguous() for x in xs]
         return xs
 
     def train(self, mode: bool = True):
