@@ -1,4 +1,5 @@
 """Helpers shared by the tests (no fixtures: import them)."""
+import importlib.util
 import os.path as osp
 
 import torch
@@ -21,3 +22,13 @@ def stock_config(package: str, relpath: str) -> str:
     (``Config.fromfile`` takes ``mmseg::`` only inside ``_base_``)."""
     mod = __import__(package)
     return osp.join(osp.dirname(mod.__file__), '.mim', 'configs', relpath)
+
+
+def import_path(name: str, path: str):
+    """Import a file as module ``name``: for tools/*.py and the reference
+    models under tests/reference (mmseg's wheel installs a top-level
+    ``tests`` package, so ``tests.reference`` cannot be imported)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -7,14 +7,13 @@ weights and random BN statistics, its checkpoint is converted by the CLI
 (checked against our config), loaded strictly into our model built from our
 config, and the logits of the main and both auxiliary outputs must agree.
 """
-import importlib.util
 import os
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers import randomize_, rel_error
+from helpers import import_path, randomize_, rel_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
@@ -27,18 +26,11 @@ TOL = 1e-4
 torch.set_num_threads(2)
 
 
-def _import_path(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # mmseg's wheel installs a top-level ``tests`` package: import by path
-coincheung = _import_path(
+coincheung = import_path(
     'hrseg_tests_coincheung_bisenetv1',
     os.path.join(ROOT, 'tests', 'reference', 'coincheung_bisenetv1.py'))
-convert_tool = _import_path('hrseg_tools_convert_weights_bisenet', TOOL)
+convert_tool = import_path('hrseg_tools_convert_weights_bisenet', TOOL)
 
 
 def build_from_config(config, options=None):

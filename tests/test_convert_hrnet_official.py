@@ -6,13 +6,13 @@ BN statistics; its checkpoint is converted with the CLI, loaded strictly into
 our model built from our configs with the official upsampling options, and
 both must give the same logits (aux and OCR, at 1/4 resolution).
 """
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 import torch
+from helpers import import_path, rel_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
@@ -27,24 +27,12 @@ TOL = 1e-4
 torch.set_num_threads(2)
 
 
-def _import_path(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 # mmseg's wheel installs a top-level ``tests`` package, so the reference is
 # imported by path rather than as ``tests.reference``.
-official = _import_path(
+official = import_path(
     'hrseg_tests_official_hrnet_ocr',
     os.path.join(ROOT, 'tests', 'reference', 'official_hrnet_ocr.py'))
-convert_tool = _import_path('hrseg_tools_convert_weights', TOOL)
-
-
-def rel_error(a, b):
-    """||a - b|| / ||b||."""
-    return ((a - b).norm() / b.norm()).item()
+convert_tool = import_path('hrseg_tools_convert_weights', TOOL)
 
 
 # official options, as config overrides of our model
