@@ -150,6 +150,9 @@ def test_hook_is_in_the_demo_configs_and_train_py_reports_it(demo_data,
         sys.executable, 'tools/train.py', 'configs/demo/hrnet_ocr.py',
         '--work-dir', str(tmp_path), '--cfg-options',
         f'train_dataloader.dataset.data_root={root}',
+        # the runner builds the val loop at the start of training: a fresh
+        # clone has no data/demo, so point val at the fixture too
+        f'val_dataloader.dataset.data_root={root}',
         'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
         'train_dataloader.persistent_workers=False',
         'train_dataloader.dataset.pipeline.2.scale=(256,128)',
