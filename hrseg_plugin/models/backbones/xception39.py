@@ -35,7 +35,8 @@ class XceptionBlock(nn.Module):
             return DepthwiseSeparableConvModule(
                 cin, cout, 3, stride=s, padding=1, bias=False,
                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, dw_norm_cfg=None,
-                dw_act_cfg=None, pw_act_cfg=act_cfg if act else None)
+                dw_act_cfg=None, pw_act_cfg=act_cfg if act else None,
+                efficient_conv_bn_eval=True)
 
         self.proj = None
         if stride != 1 or in_channels != out_channels:
@@ -112,7 +113,8 @@ class Xception39(BaseModule):
         self.norm_eval = norm_eval
         self.conv1 = ConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+            efficient_conv_bn_eval=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer_names = []
         cin = stem_channels

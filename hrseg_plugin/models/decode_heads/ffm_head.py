@@ -73,7 +73,8 @@ class FFMHead(BaseDecodeHead):
             raise ValueError(f'FFMHead: num_convs={num_convs} must be >= 0')
         self.fusion_conv = ConvModule(
             sum(self.in_channels), self.channels, 1, conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg,
+            efficient_conv_bn_eval=True)
         attention_cfg = dict(
             dict(reduction=4, conv_cfg=self.conv_cfg, act_cfg=self.act_cfg),
             **(attention_cfg or {}))
@@ -82,7 +83,8 @@ class FFMHead(BaseDecodeHead):
             ConvModule(
                 self.channels, self.channels, kernel_size,
                 padding=kernel_size // 2, conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
+                norm_cfg=self.norm_cfg, act_cfg=self.act_cfg,
+                efficient_conv_bn_eval=True)
             for _ in range(num_convs)
         ])
         if pixel_shuffle_factor != 1:

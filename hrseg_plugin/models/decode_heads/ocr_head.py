@@ -43,7 +43,10 @@ class OCRHead(BaseCascadeDecodeHead):
             padding=1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+            # eval: BatchNorm folded into the conv weights on the fly
+            # (mmcv's efficient_conv_bn_eval; nothing changes in training)
+            efficient_conv_bn_eval=True)
         self.spatial_gather_module = SpatialGather(scale)
         self.object_context_block = ObjectAttentionBlock(
             self.channels,

@@ -51,7 +51,8 @@ class StripPoolingHead(BaseDecodeHead):
             1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+            efficient_conv_bn_eval=True)
         self.mpms = nn.Sequential(*[
             MPM(mpm_channels,
                 pool_sizes,
@@ -66,7 +67,8 @@ class StripPoolingHead(BaseDecodeHead):
             padding=1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg)
+            act_cfg=self.act_cfg,
+            efficient_conv_bn_eval=True)
 
     def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Compute the class scores.

@@ -34,7 +34,8 @@ class AttentionRefinementModule(nn.Module):
         super().__init__()
         self.conv_layer = ConvModule(
             in_channels, out_channels, 3, padding=1, conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg, act_cfg=act_cfg)
+            norm_cfg=norm_cfg, act_cfg=act_cfg,
+            efficient_conv_bn_eval=True)
         self.attention = ChannelAttention(
             out_channels, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
 

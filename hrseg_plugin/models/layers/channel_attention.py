@@ -57,7 +57,8 @@ class ChannelAttention(nn.Module):
         for out_ch, act in zip(widths, acts):
             convs.append(
                 ConvModule(in_ch, out_ch, 1, bias=False, conv_cfg=conv_cfg,
-                           norm_cfg=norm_cfg, act_cfg=act))
+                           norm_cfg=norm_cfg, act_cfg=act,
+                           efficient_conv_bn_eval=True))
             in_ch = out_ch
         self.convs = nn.Sequential(*convs)
 

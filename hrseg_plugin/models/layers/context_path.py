@@ -99,7 +99,8 @@ class ContextPath(BaseModule):
         def conv(cin, k):
             return ConvModule(cin, channels, k, padding=k // 2,
                               conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                              act_cfg=act_cfg)
+                              act_cfg=act_cfg,
+                              efficient_conv_bn_eval=True)
 
         self.arm16 = AttentionRefinementModule(c16, channels, conv_cfg,
                                                norm_cfg, act_cfg)

@@ -77,7 +77,8 @@ class MPM(BaseModule):
                 kernel_size,
                 padding=padding,
                 norm_cfg=norm_cfg,
-                act_cfg=act)
+                act_cfg=act,
+                efficient_conv_bn_eval=True)
 
         self.reduce_pool = conv(in_channels, channels, 1, 0, act_cfg)
         self.reduce_strip = conv(in_channels, channels, 1, 0, act_cfg)

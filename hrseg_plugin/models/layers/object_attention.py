@@ -18,7 +18,8 @@ def _projection(in_channels: int, channels: int, num_convs: int,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg) for k in range(num_convs)
+            act_cfg=act_cfg,
+            efficient_conv_bn_eval=True) for k in range(num_convs)
     ]
     return convs[0] if num_convs == 1 else nn.Sequential(*convs)
 
@@ -30,9 +31,19 @@ class ObjectAttentionBlock(nn.Module):
 
     Sub-module names (``query_project``, ``key_project``, ``value_project``,
     ``out_project``, ``bottleneck``) are those of stock mmseg's OCR block so
-    its checkpoints load. The attention is computed as
-    ``value @ softmax(key^T @ query)``, which yields the context directly in
-    (N, C, H*W) layout: no permute + contiguous copies of the pixel tensors.
+    its checkpoints load. Two rearrangements make it cheaper than stock
+    with the same result:
+
+    - the out-projection's 1x1 conv is applied to the K object values
+      before the attention, not to the H*W attended pixels: the attention
+      weights of a pixel sum to one over the objects, so
+      ``conv(value @ sim) == conv(value) @ sim`` (the bias included). In
+      eval mode the BatchNorm, an affine map, moves in front the same way.
+      That turns a (C/2 -> C) conv at full resolution into one over K
+      vectors.
+    - the attended context comes out in the memory format of the pixel
+      features (``channels_last`` or not), so the concatenation and the
+      bottleneck conv run in that format without layout conversions.
 
     Args:
         in_channels (int): Channels of pixel and object features.
@@ -64,7 +75,8 @@ class ObjectAttentionBlock(nn.Module):
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            act_cfg=act_cfg,
+            efficient_conv_bn_eval=True)
 
     def forward(self, feats: torch.Tensor,
                 objects: torch.Tensor) -> torch.Tensor:
@@ -75,14 +87,51 @@ class ObjectAttentionBlock(nn.Module):
             objects (Tensor): Object features, (N, C, K, 1).
 
         Returns:
-            Tensor: (N, C, H, W).
+            Tensor: (N, C, H, W), in the memory format of ``feats``.
         """
         n, _, h, w = feats.shape
-        query = self.query_project(feats).flatten(2)  # N, c, HW
+        # flatten(2) is a view in both layouts: (N, c, HW)
+        query = self.query_project(feats).flatten(2)
         key = self.key_project(objects).flatten(2)  # N, c, K
-        value = self.value_project(objects).flatten(2)  # N, c, K
+        value = self.value_project(objects)  # N, c, K, 1
         sim = torch.bmm(key.transpose(1, 2), query) * self.channels**-0.5
-        sim = torch.softmax(sim, dim=1)  # over the K objects
-        context = torch.bmm(value, sim).view(n, self.channels, h, w)
-        context = self.out_project(context)
+        sim = torch.softmax(sim, dim=1)  # N, K, HW: over the K objects
+        channels_last = feats.dim() == 4 and not feats.is_contiguous() and \
+            feats.is_contiguous(memory_format=torch.channels_last)
+        context = self._project_context(value, sim, (n, h, w), channels_last)
         return self.bottleneck(torch.cat([context, feats], dim=1))
+
+    def _project_context(self, value: torch.Tensor, sim: torch.Tensor,
+                         size: tuple, channels_last: bool) -> torch.Tensor:
+        """``out_project(value @ sim)`` as an (N, C, H, W) map."""
+        n, h, w = size
+        project = self.out_project
+        conv = project.conv
+        reassociate = (
+            type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
+            and conv.groups == 1 and tuple(project.order[:1]) == ('conv', ))
+        if not reassociate:  # a custom conv: the plain order
+            context = _attend(value.flatten(2), sim, n, h, w, channels_last)
+            return project(context)
+        values = conv(value)  # N, C, K, 1: the conv over K vectors only
+        norm_first = project.with_norm and not project.norm.training and \
+            tuple(project.order[:2]) == ('conv', 'norm')
+        if norm_first:  # eval: the norm is affine, it commutes the same way
+            values = project.norm(values)
+        context = _attend(values.flatten(2), sim, n, h, w, channels_last)
+        for layer in project.order[1:]:
+            if layer == 'norm' and project.with_norm and not norm_first:
+                context = project.norm(context)
+            elif layer == 'act' and project.with_activation:
+                context = project.activate(context)
+        return context
+
+
+def _attend(values: torch.Tensor, sim: torch.Tensor, n: int, h: int, w: int,
+            channels_last: bool) -> torch.Tensor:
+    """``values @ sim``, (N, C, K) x (N, K, HW), as an (N, C, H, W) map
+    stored ``channels_last`` or contiguous."""
+    if channels_last:  # (N, HW, C) is the channels_last storage of NCHW
+        out = torch.bmm(sim.transpose(1, 2), values.transpose(1, 2))
+        return out.view(n, h, w, -1).permute(0, 3, 1, 2)
+    return torch.bmm(values, sim).view(n, -1, h, w)

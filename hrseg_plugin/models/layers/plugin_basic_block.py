@@ -6,10 +6,15 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import build_plugin_layer
 from mmseg.models.backbones.resnet import BasicBlock
 
+from .conv_norm import conv_norm_forward
+
 
 class PluginBasicBlock(BasicBlock):
     """Stock mmseg ``BasicBlock`` (same parameters and names) that also
-    takes mmcv plugins, which stock mmseg/mmdet refuse for basic blocks.
+    takes mmcv plugins, which stock mmseg/mmdet refuse for basic blocks,
+    and whose conv + norm pairs run as single convs when the norms are in
+    eval mode (:func:`conv_norm_forward`). HRNet builds its basic blocks
+    from this class, with or without plugins.
 
     Positions, as in mmseg's ``Bottleneck``:
 
@@ -74,11 +79,13 @@ class PluginBasicBlock(BasicBlock):
         ReLU."""
 
         def _inner_forward(x):
-            out = self.relu(self.norm1(self.conv1(x)))
+            out = self.relu(conv_norm_forward(self.conv1, self.norm1, x))
             out = self._plugins(out, 'after_conv1')
-            out = self._plugins(self.norm2(self.conv2(out)), 'after_conv2')
+            out = self._plugins(
+                conv_norm_forward(self.conv2, self.norm2, out), 'after_conv2')
             identity = x if self.downsample is None else self.downsample(x)
-            return out + identity
+            out += identity  # in place, as stock
+            return out
 
         if self.with_cp and x.requires_grad:
             out = cp.checkpoint(_inner_forward, x, use_reentrant=False)

@@ -143,7 +143,8 @@ class SKConv(BaseModule):
                 groups=groups,
                 bias=bias,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg) for k in range(num_branches)
+                act_cfg=act_cfg,
+                efficient_conv_bn_eval=True) for k in range(num_branches)
         ])
         fuse_channels = max(out_channels // reduction, min_channels)
         self.fuse = ConvModule(
@@ -151,7 +152,8 @@ class SKConv(BaseModule):
             fuse_channels,
             1,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            act_cfg=act_cfg,
+            efficient_conv_bn_eval=True)
         self.select = nn.Conv2d(
             fuse_channels, out_channels * num_branches, 1, bias=False)
 

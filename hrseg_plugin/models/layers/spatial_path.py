@@ -58,7 +58,8 @@ class SpatialPath(Sequential):
         for i, (c, k, s) in enumerate(zip(channels, kernel_sizes, strides)):
             layers[f'layer{i + 1}'] = ConvModule(
                 in_channels, c, k, stride=s, padding=k // 2,
-                conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+                conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
+                efficient_conv_bn_eval=True)
             in_channels = c
         super().__init__(layers)
         self.out_channels = in_channels

@@ -53,13 +53,15 @@ class SPM(BaseModule):
             mid_channels, (3, 1),
             padding=(1, 0),
             norm_cfg=norm_cfg,
-            act_cfg=None)
+            act_cfg=None,
+            efficient_conv_bn_eval=True)
         self.conv_w = ConvModule(
             in_channels,
             mid_channels, (1, 3),
             padding=(0, 1),
             norm_cfg=norm_cfg,
-            act_cfg=None)
+            act_cfg=None,
+            efficient_conv_bn_eval=True)
         self.gate = nn.Conv2d(mid_channels, in_channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

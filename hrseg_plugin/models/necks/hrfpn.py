@@ -103,7 +103,8 @@ class HRFPN(HRNetV2Neck):
                 padding=1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=None) for _ in range(num_outs))
+                act_cfg=None,
+                efficient_conv_bn_eval=True) for _ in range(num_outs))
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor, ...]:

@@ -93,14 +93,16 @@ class HRNetClsNeck(BaseModule):
                 padding=1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg) for i in range(len(widened) - 1))
+                act_cfg=act_cfg,
+                efficient_conv_bn_eval=True) for i in range(len(widened) - 1))
         self.final_layer = ConvModule(
             widened[-1],
             out_channels,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg)
+            act_cfg=act_cfg,
+            efficient_conv_bn_eval=True)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:

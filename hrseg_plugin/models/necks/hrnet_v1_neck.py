@@ -51,7 +51,8 @@ class HRNetV1Neck(BaseModule):
                 1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg)
+                act_cfg=act_cfg,
+                efficient_conv_bn_eval=True)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:

@@ -81,7 +81,8 @@ class HRNetV2Neck(BaseModule):
                 1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg)
+                act_cfg=act_cfg,
+                efficient_conv_bn_eval=True)
 
     def concat(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Upsample every branch to branch 0's size and concatenate.

@@ -1,0 +1,71 @@
+"""A conv and its norm, with the norm folded into the conv in eval mode."""
+import contextlib
+import threading
+from typing import Iterator
+
+import torch
+import torch.nn as nn
+from mmcv.cnn.bricks.conv_module import efficient_conv_bn_eval_forward
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+
+
+_state = threading.local()
+
+
+@contextlib.contextmanager
+def eval_folding(enabled: bool) -> Iterator[None]:
+    """Turn the folding of :func:`conv_norm_forward` on or off (in this
+    thread) for a block of code; on by default. Off, the conv and its norm
+    run one after the other, the same float operations as stock mmseg /
+    mmdet: for comparisons op for op, where a random-weight detector would
+    turn the ~1e-6 rounding difference into other top-k picks."""
+    before = getattr(_state, 'enabled', True)
+    _state.enabled = enabled
+    try:
+        yield
+    finally:
+        _state.enabled = before
+
+
+def can_fold(conv: nn.Module, norm: nn.Module) -> bool:
+    """Whether ``norm(conv(x))`` can run as one conv: a plain ``Conv2d``
+    followed by a BatchNorm in eval mode that has running statistics (and
+    folding not turned off by :func:`eval_folding`)."""
+    return (getattr(_state, 'enabled', True) and not norm.training and isinstance(norm, _BatchNorm)
+            and norm.track_running_stats and norm.running_var is not None
+            and isinstance(conv, nn.Conv2d)
+            and type(conv).forward is nn.Conv2d.forward)
+
+
+def conv_norm_forward(conv: nn.Module, norm: nn.Module,
+                      x: torch.Tensor) -> torch.Tensor:
+    """``norm(conv(x))``.
+
+    With a BatchNorm in eval mode (inference, or frozen / ``norm_eval``
+    norms in training) the norm is an affine map per channel, so it folds
+    into the conv's weights and bias: one conv instead of a conv and a pass
+    over its output. The folded weights are computed on every call from the
+    current parameters (mmcv's ``efficient_conv_bn_eval_forward``, after
+    Xiong et al., "Tune-Mode ConvBN Blocks For Efficient Transfer Learning",
+    2023): nothing is cached that could go stale, the state dict keeps
+    both modules, and gradients reach both as without folding. mmcv's
+    ``ConvModule(efficient_conv_bn_eval=True)`` does the same for its own
+    conv + norm; this serves the conv / norm pairs that are not
+    ConvModules (HRNet's blocks, stem, fuse and transition units, whose
+    checkpoint key layout rules out ConvModule).
+    """
+    if can_fold(conv, norm):
+        return efficient_conv_bn_eval_forward(norm, conv, x)
+    return norm(conv(x))
+
+
+class ConvNorm(nn.Sequential):
+    """``Sequential(conv, norm, *rest)`` whose conv + norm fold in eval
+    mode (:func:`conv_norm_forward`); the keys stay ``.0`` / ``.1`` /
+    ... as those of a plain ``nn.Sequential``, so checkpoints load."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = conv_norm_forward(self[0], self[1], x)
+        for layer in list(self)[2:]:
+            x = layer(x)
+        return x
