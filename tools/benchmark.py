@@ -16,10 +16,13 @@ Examples::
     python tools/benchmark.py configs/hrnet_w18_ocr.py --mode train --batch 2
     python tools/benchmark.py configs/faster_rcnn_hrnetv2p_w18.py \\
         --shape 800 1216 --part backbone --compare-stock --json out.json
+    python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx
 """
 import argparse
 import json
+import os.path as osp
 import sys
+import tempfile
 
 import torch
 
@@ -58,6 +61,9 @@ def parse_args(argv=None):
     parser.add_argument('--tolerance', type=float, default=1e-4,
                         help='largest relative output difference accepted '
                         'between ours and stock (default: 1e-4)')
+    parser.add_argument('--onnx', action='store_true',
+                        help='also export our model to ONNX (what the timed '
+                        'step runs) and time it in onnxruntime (infer only)')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory runs (each needs a fresh '
                         'process)')
@@ -66,9 +72,30 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides of the config, key=value')
     args = parser.parse_args(argv)
+    if args.onnx and args.mode != 'infer':
+        parser.error('--onnx times inference only (--mode infer)')
     if args.repeat < 1 or args.batch < 1 or args.warmup < 0:
         parser.error('--repeat and --batch must be >= 1, --warmup >= 0')
     return args
+
+
+def _onnx_step(model, data, args, path):
+    """Export ``model`` as the timed step runs it (``mode='tensor'``, or
+    backbone + neck), check onnxruntime against PyTorch and return (step,
+    Timing, relative difference)."""
+    from hrseg_plugin.apis import benchmark as bm
+    from hrseg_plugin.apis import onnx_export as ox
+    ox.export_onnx(model, path, args.shape, args.batch,
+                   'model' if args.part == 'model' else 'backbone',
+                   resize=False)
+    session = ox.onnx_session(path)
+    x = data['inputs']
+    diff = ox.max_rel_error(
+        ox.run_session(session, x),
+        ox.torch_outputs(model, x, args.part, resize=False))
+    print(f'onnx: max relative difference onnxruntime vs ours {diff:.2e}')
+    return (lambda: ox.run_session(session, x)), \
+        bm.Timing('onnx', f'{args.config} (onnxruntime)'), diff
 
 
 def main(argv=None) -> int:
@@ -116,12 +143,21 @@ def main(argv=None) -> int:
 
     steps = {n: bm.make_step(m, data, args.mode, args.part)
              for n, m in models.items()}
+    if args.onnx:
+        tmp = tempfile.TemporaryDirectory()
+        steps['onnx'], results['onnx'], onnx_diff = _onnx_step(
+            models['ours'], data, args, osp.join(tmp.name, 'ours.onnx'))
+        configs['onnx'] = configs['ours']
+        results['onnx'].gmacs = results['ours'].gmacs  # the same network
+        results['onnx'].params_m = results['ours'].params_m
     for name, secs in bm.time_interleaved(steps, args.warmup,
                                           args.repeat).items():
         results[name].seconds = secs
     del models, steps
     if not args.no_memory:
         for name, (c, o) in configs.items():
+            if name == 'onnx':  # the onnxruntime session is no torch step
+                continue
             results[name].peak_rss_mib = bm.measure_peak_memory(
                 c, args.mode, args.batch, args.shape, args.part, o)
 
@@ -141,6 +177,10 @@ def main(argv=None) -> int:
     if 'stock' in results:
         ratio = results['stock'].median / results['ours'].median
         print(f'speed-up (stock median / ours median): {ratio:.2f}x')
+    if 'onnx' in results:
+        speed = results['ours'].median / results['onnx'].median
+        print(f'onnxruntime: {speed:.2f}x PyTorch (ours); outputs differ '
+              f'by {onnx_diff:.2e}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(
@@ -148,6 +188,7 @@ def main(argv=None) -> int:
                 batch=args.batch, shape=list(args.shape),
                 environment=bm.describe_environment(),
                 max_rel_difference=agreement, speedup=ratio,
+                onnx_rel_difference=onnx_diff if args.onnx else None,
                 results={n: r.summary(args.batch)
                          for n, r in results.items()}), f, indent=2)
     return 0

@@ -628,6 +628,21 @@ def read_image(path: str):
     return img
 
 
+def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
+    """The config's model with the checkpoint's weights, in eval mode, by
+    the library's own ``init_model`` (mmseg) / ``init_detector`` (mmdet),
+    SyncBN replaced by BN (one process)."""
+    check_file(checkpoint, 'checkpoint file')
+    from mmengine.model import revert_sync_batchnorm
+    init_model = import_object(get_task_spec(cfg).init_model)
+    with trusted_checkpoint_loading():
+        model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
+                           device=device)
+    # SyncBN cannot run in a single process: use plain BN (mmdet's
+    # init_detector does this already, mmseg's init_model does not).
+    return revert_sync_batchnorm(model).eval()
+
+
 class Predictor:
     """Runs a config + checkpoint on single images and paints the result.
 
@@ -655,7 +670,6 @@ class Predictor:
         self.spec = get_task_spec(cfg)
         if not 0 < opacity <= 1:
             raise ToolError(f'--opacity must be in (0, 1], got {opacity}')
-        check_file(checkpoint, 'checkpoint file')
         cfg = copy.deepcopy(cfg)  # the init functions edit cfg.model
         # mmseg's inference reads cfg.test_pipeline, mmdet's
         # cfg.test_dataloader.dataset.pipeline: make sure both exist.
@@ -665,13 +679,7 @@ class Predictor:
             except AttributeError:
                 raise ToolError('the config has neither `test_pipeline` nor '
                                 '`test_dataloader.dataset.pipeline`')
-        from mmengine.model import revert_sync_batchnorm
-        init_model = import_object(self.spec.init_model)
-        with trusted_checkpoint_loading():
-            model = init_model(cfg, checkpoint=checkpoint, device=device)
-        # SyncBN cannot run in a single process: use plain BN (mmdet's
-        # init_detector does this already, mmseg's init_model does not).
-        self.model = revert_sync_batchnorm(model)
+        self.model = init_model_from_config(cfg, checkpoint, device)
         self._inference = import_object(self.spec.inference)
         visualizer_cls = import_object(self.spec.visualizer)
         self.visualizer = visualizer_cls(
