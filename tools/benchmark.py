@@ -61,6 +61,13 @@ def parse_args(argv=None):
     parser.add_argument('--tolerance', type=float, default=1e-4,
                         help='largest relative output difference accepted '
                         'between ours and stock (default: 1e-4)')
+    parser.add_argument('--amp', action='store_true',
+                        help='time every model under mixed precision '
+                        '(bfloat16 autocast on CPU, float16 on CUDA); the '
+                        'outputs are compared in float32 first')
+    parser.add_argument('--compile', action='store_true',
+                        help='time our model through torch.compile (its '
+                        'compilation happens in the warm-up runs)')
     parser.add_argument('--onnx', action='store_true',
                         help='also export our model to ONNX (what the timed '
                         'step runs) and time it in onnxruntime (infer only)')
@@ -141,7 +148,8 @@ def main(argv=None) -> int:
                 f'ours and stock disagree ({agreement:.2e} > '
                 f'{args.tolerance:.0e}): not timing different models')
 
-    steps = {n: bm.make_step(m, data, args.mode, args.part)
+    steps = {n: bm.make_step(m, data, args.mode, args.part, args.amp,
+                             args.compile and n == 'ours')
              for n, m in models.items()}
     if args.onnx:
         tmp = tempfile.TemporaryDirectory()
@@ -159,10 +167,12 @@ def main(argv=None) -> int:
             if name == 'onnx':  # the onnxruntime session is no torch step
                 continue
             results[name].peak_rss_mib = bm.measure_peak_memory(
-                c, args.mode, args.batch, args.shape, args.part, o)
+                c, args.mode, args.batch, args.shape, args.part, o, args.amp)
 
     what = f'{args.mode} ({args.part}), batch {args.batch}, ' \
-        f'{args.shape[0]}x{args.shape[1]}'
+        f'{args.shape[0]}x{args.shape[1]}' + \
+        (', AMP (autocast)' if args.amp else '') + \
+        (', ours through torch.compile' if args.compile else '')
     print(f'\n{what}; {args.repeat} timed runs each, medians; '
           f'{torch.get_num_threads()} threads')
     print(f'{"model":6s} {"median s":>9s} {"img/s":>8s} {"GMACs":>8s} '
@@ -185,6 +195,7 @@ def main(argv=None) -> int:
         with open(args.json, 'w') as f:
             json.dump(dict(
                 config=args.config, mode=args.mode, part=args.part,
+                amp=args.amp, compile=args.compile,
                 batch=args.batch, shape=list(args.shape),
                 environment=bm.describe_environment(),
                 max_rel_difference=agreement, speedup=ratio,

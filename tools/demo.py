@@ -18,7 +18,6 @@ Usage:
 import argparse
 import glob
 import json
-import os
 import os.path as osp
 import subprocess
 import sys

@@ -16,7 +16,7 @@ random batch and fails (exit status 1) when they differ by more than
 
 Examples::
 
-    python tools/export_onnx.py configs/hrnet_w18_ocr.py work_dirs/x/iter_80000.pth \\
+    python tools/export_onnx.py configs/hrnet_w18_ocr.py ocr.pth \\
         --shape 512 1024 --out hrnet_w18_ocr.onnx
     python tools/export_onnx.py configs/faster_rcnn_hrnetv2p_w18.py det.pth \\
         --shape 800 1216 --part backbone

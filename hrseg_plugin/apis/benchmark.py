@@ -13,6 +13,7 @@ checks that both give the same outputs, then times them with their runs
 interleaved (ours, stock, ours, stock ...) so that machine drift hits both
 alike, and reports medians and the ratio.
 """
+import contextlib
 import copy
 import os
 import os.path as osp
@@ -192,24 +193,38 @@ def max_rel_error(ours: List[torch.Tensor],
     return worst
 
 
+def autocast(amp: bool):
+    """Mixed precision as ``tools/train.py --amp`` runs it: bfloat16 on CPU
+    (float16 on CUDA); a no-op context when ``amp`` is False."""
+    if not amp:
+        return contextlib.nullcontext()
+    if torch.cuda.is_available():
+        return torch.autocast('cuda', dtype=torch.float16)
+    return torch.autocast('cpu', dtype=torch.bfloat16)
+
+
 def make_step(model: nn.Module, data: dict, mode: str,
-              part: str = 'model') -> Callable[[], None]:
+              part: str = 'model', amp: bool = False,
+              compile: bool = False) -> Callable[[], None]:
     """A function running one timed step of ``model``.
 
     ``infer``: a no-grad forward in eval mode (``mode='tensor'``: the
     network, without resizing to the input size or post-processing; with
     ``part='backbone'`` only ``extract_feat``). ``train``: a forward with
-    the loss, backward and an SGD step in train mode.
+    the loss, backward and an SGD step in train mode. ``amp``: the forward
+    under :func:`autocast`. ``compile``: the forward through
+    ``torch.compile`` (compiled at the first call: time it in warm-up).
     """
+    forward = torch.compile(model.forward) if compile else model.forward
     if mode == 'infer':
         model.eval()
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), autocast(amp):
                 if part == 'backbone':
                     model.extract_feat(data['inputs'])
                 else:
-                    model(data['inputs'], data['data_samples'], mode='tensor')
+                    forward(data['inputs'], data['data_samples'], 'tensor')
 
         return step
     model.train()
@@ -218,8 +233,9 @@ def make_step(model: nn.Module, data: dict, mode: str,
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        losses = model(
-            data['inputs'], copy.deepcopy(data['data_samples']), mode='loss')
+        with autocast(amp):
+            losses = forward(data['inputs'],
+                             copy.deepcopy(data['data_samples']), 'loss')
         loss, _ = model.parse_losses(losses)
         loss.backward()
         optimizer.step()
@@ -315,7 +331,8 @@ def time_interleaved(steps: Dict[str, Callable[[], None]], warmup: int,
 
 def measure_peak_memory(config: str, mode: str, batch: int,
                         shape: Sequence[int], part: str,
-                        cfg_options: Optional[dict] = None) -> float:
+                        cfg_options: Optional[dict] = None,
+                        amp: bool = False) -> float:
     """Peak RSS (MiB) of one step, in a fresh process that builds the
     config's model (weights, imports and inputs included, so the figure is
     what the machine must hold): one number per model, not disturbed by the
@@ -327,15 +344,15 @@ def measure_peak_memory(config: str, mode: str, batch: int,
         return pool.apply(
             _peak_memory_worker,
             (config, mode, batch, tuple(shape), part, cfg_options,
-             torch.get_num_threads()))
+             torch.get_num_threads(), amp))
 
 
 def _peak_memory_worker(config, mode, batch, shape, part, cfg_options,
-                        threads):
+                        threads, amp=False):
     torch.set_num_threads(threads)
     model = randomize_(build_model(config, cfg_options))
     data = make_inputs(model, batch, shape)
-    step = make_step(model, data, mode, part)
+    step = make_step(model, data, mode, part, amp)
     step()  # the first run allocates the caches; then measure a steady one
     reset_peak_rss()
     step()

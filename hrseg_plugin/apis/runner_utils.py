@@ -628,6 +628,33 @@ def read_image(path: str):
     return img
 
 
+def check_checkpoint_fits(checkpoint: str, model) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model``: the init
+    functions load non-strictly, so a checkpoint of another model would
+    leave part of it random, with a warning lost in the log. Raises
+    :class:`ToolError` naming the missing, unexpected and shape-mismatched
+    keys."""
+    import torch
+
+    from hrseg_plugin.converters import (ConversionError,
+                                         compare_state_dicts,
+                                         raise_on_differences)
+    ckpt = torch.load(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    try:
+        raise_on_differences(
+            *compare_state_dicts(state, expected),
+            f'{checkpoint} does not fit the config\'s model',
+            hint='is it a checkpoint of another config? For a stock mmseg '
+            '/ mmdet or official checkpoint, convert it first '
+            '(tools/convert_weights.py)')
+    except ConversionError as err:
+        raise ToolError(str(err)) from None
+
+
 def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
     """The config's model with the checkpoint's weights, in eval mode, by
     the library's own ``init_model`` (mmseg) / ``init_detector`` (mmdet),
@@ -636,6 +663,9 @@ def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
     from mmengine.model import revert_sync_batchnorm
     init_model = import_object(get_task_spec(cfg).init_model)
     with trusted_checkpoint_loading():
+        model = init_model(copy.deepcopy(cfg), checkpoint=None,
+                           device=device)
+        check_checkpoint_fits(checkpoint, model)
         model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
                            device=device)
     # SyncBN cannot run in a single process: use plain BN (mmdet's

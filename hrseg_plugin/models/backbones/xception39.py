@@ -3,11 +3,12 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from hrseg_plugin.registry import MODELS
+from ..layers.conv_norm import FoldingConvModule
 
 
 class XceptionBlock(nn.Module):
@@ -35,8 +36,7 @@ class XceptionBlock(nn.Module):
             return DepthwiseSeparableConvModule(
                 cin, cout, 3, stride=s, padding=1, bias=False,
                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, dw_norm_cfg=None,
-                dw_act_cfg=None, pw_act_cfg=act_cfg if act else None,
-                efficient_conv_bn_eval=True)
+                dw_act_cfg=None, pw_act_cfg=act_cfg if act else None)
 
         self.proj = None
         if stride != 1 or in_channels != out_channels:
@@ -111,10 +111,9 @@ class Xception39(BaseModule):
                              f'must be in 0..{len(num_blocks) - 1}')
         self.out_indices = tuple(out_indices)
         self.norm_eval = norm_eval
-        self.conv1 = ConvModule(
+        self.conv1 = FoldingConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1,
-            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg,
-            efficient_conv_bn_eval=True)
+            conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         self.layer_names = []
         cin = stem_channels

@@ -3,12 +3,12 @@ from typing import List, Optional
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.channel_attention import ChannelAttention
 from ..layers.pixel_shuffle_conv import PixelShuffleConv2d
+from ..layers.conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -71,20 +71,18 @@ class FFMHead(BaseDecodeHead):
         super().__init__(**kwargs)
         if num_convs < 0:
             raise ValueError(f'FFMHead: num_convs={num_convs} must be >= 0')
-        self.fusion_conv = ConvModule(
+        self.fusion_conv = FoldingConvModule(
             sum(self.in_channels), self.channels, 1, conv_cfg=self.conv_cfg,
-            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg,
-            efficient_conv_bn_eval=True)
+            norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         attention_cfg = dict(
             dict(reduction=4, conv_cfg=self.conv_cfg, act_cfg=self.act_cfg),
             **(attention_cfg or {}))
         self.attention = ChannelAttention(self.channels, **attention_cfg)
         self.convs = nn.Sequential(*[
-            ConvModule(
+            FoldingConvModule(
                 self.channels, self.channels, kernel_size,
                 padding=kernel_size // 2, conv_cfg=self.conv_cfg,
-                norm_cfg=self.norm_cfg, act_cfg=self.act_cfg,
-                efficient_conv_bn_eval=True)
+                norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
             for _ in range(num_convs)
         ])
         if pixel_shuffle_factor != 1:

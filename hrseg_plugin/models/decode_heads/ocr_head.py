@@ -2,13 +2,13 @@
 from typing import List
 
 import torch
-from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.object_attention import ObjectAttentionBlock
 from ..layers.spatial_gather import SpatialGather
+from ..layers.conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -36,17 +36,15 @@ class OCRHead(BaseCascadeDecodeHead):
         super().__init__(**kwargs)
         self.ocr_channels = ocr_channels
         self.scale = scale
-        self.bottleneck = ConvModule(
+        # eval: the BatchNorm folded into the conv weights on the fly
+        self.bottleneck = FoldingConvModule(
             self.in_channels,
             self.channels,
             3,
             padding=1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg,
-            # eval: BatchNorm folded into the conv weights on the fly
-            # (mmcv's efficient_conv_bn_eval; nothing changes in training)
-            efficient_conv_bn_eval=True)
+            act_cfg=self.act_cfg)
         self.spatial_gather_module = SpatialGather(scale)
         self.object_context_block = ObjectAttentionBlock(
             self.channels,

@@ -3,11 +3,11 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.mixed_pooling import MPM
+from ..layers.conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -45,14 +45,13 @@ class StripPoolingHead(BaseDecodeHead):
                  **kwargs):
         super().__init__(**kwargs)
         mpm_channels = mpm_channels or self.in_channels // 2
-        self.reduce = ConvModule(
+        self.reduce = FoldingConvModule(
             self.in_channels,
             mpm_channels,
             1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg,
-            efficient_conv_bn_eval=True)
+            act_cfg=self.act_cfg)
         self.mpms = nn.Sequential(*[
             MPM(mpm_channels,
                 pool_sizes,
@@ -60,15 +59,14 @@ class StripPoolingHead(BaseDecodeHead):
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg) for _ in range(num_mpms)
         ])
-        self.bottleneck = ConvModule(
+        self.bottleneck = FoldingConvModule(
             mpm_channels,
             self.channels,
             3,
             padding=1,
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
-            act_cfg=self.act_cfg,
-            efficient_conv_bn_eval=True)
+            act_cfg=self.act_cfg)
 
     def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Compute the class scores.

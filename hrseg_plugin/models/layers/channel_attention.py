@@ -5,7 +5,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
+
+from .conv_norm import FoldingConvModule
 
 
 class ChannelAttention(nn.Module):
@@ -56,9 +57,9 @@ class ChannelAttention(nn.Module):
         convs, in_ch = [], channels
         for out_ch, act in zip(widths, acts):
             convs.append(
-                ConvModule(in_ch, out_ch, 1, bias=False, conv_cfg=conv_cfg,
-                           norm_cfg=norm_cfg, act_cfg=act,
-                           efficient_conv_bn_eval=True))
+                FoldingConvModule(in_ch, out_ch, 1, bias=False,
+                                  conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                                  act_cfg=act))
             in_ch = out_ch
         self.convs = nn.Sequential(*convs)
 

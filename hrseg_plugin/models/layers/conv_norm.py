@@ -5,6 +5,7 @@ from typing import Iterator
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmcv.cnn.bricks.conv_module import efficient_conv_bn_eval_forward
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
@@ -31,7 +32,8 @@ def can_fold(conv: nn.Module, norm: nn.Module) -> bool:
     """Whether ``norm(conv(x))`` can run as one conv: a plain ``Conv2d``
     followed by a BatchNorm in eval mode that has running statistics (and
     folding not turned off by :func:`eval_folding`)."""
-    return (getattr(_state, 'enabled', True) and not norm.training and isinstance(norm, _BatchNorm)
+    return (getattr(_state, 'enabled', True) and not norm.training
+            and isinstance(norm, _BatchNorm)
             and norm.track_running_stats and norm.running_var is not None
             and isinstance(conv, nn.Conv2d)
             and type(conv).forward is nn.Conv2d.forward)
@@ -48,9 +50,8 @@ def conv_norm_forward(conv: nn.Module, norm: nn.Module,
     current parameters (mmcv's ``efficient_conv_bn_eval_forward``, after
     Xiong et al., "Tune-Mode ConvBN Blocks For Efficient Transfer Learning",
     2023): nothing is cached that could go stale, the state dict keeps
-    both modules, and gradients reach both as without folding. mmcv's
-    ``ConvModule(efficient_conv_bn_eval=True)`` does the same for its own
-    conv + norm; this serves the conv / norm pairs that are not
+    both modules, and gradients reach both as without folding. It serves
+    :class:`FoldingConvModule` and the conv / norm pairs that are not
     ConvModules (HRNet's blocks, stem, fuse and transition units, whose
     checkpoint key layout rules out ConvModule).
     """
@@ -68,4 +69,30 @@ class ConvNorm(nn.Sequential):
         x = conv_norm_forward(self[0], self[1], x)
         for layer in list(self)[2:]:
             x = layer(x)
+        return x
+
+
+class FoldingConvModule(ConvModule):
+    """mmcv's ``ConvModule`` (same arguments, parameters and names) whose
+    conv + BatchNorm run as one conv in eval mode
+    (:func:`conv_norm_forward`).
+
+    mmcv offers the same with ``efficient_conv_bn_eval=True``, but it swaps
+    ``conv.forward`` in and out on every call, which ``torch.compile``
+    cannot trace ("'Conv2d' object has no attribute 'forward'"); this
+    forward is plain code that it can.
+    """
+
+    def forward(self,
+                x: torch.Tensor,
+                activate: bool = True,
+                norm: bool = True) -> torch.Tensor:
+        if not (norm and self.with_norm and self.order[:2] == ('conv', 'norm')
+                and can_fold(self.conv, self.norm)):
+            return super().forward(x, activate, norm)
+        if self.with_explicit_padding:
+            x = self.padding_layer(x)
+        x = efficient_conv_bn_eval_forward(self.norm, self.conv, x)
+        if activate and self.with_activation and 'act' in self.order[2:]:
+            x = self.activate(x)
         return x

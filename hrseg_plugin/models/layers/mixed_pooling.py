@@ -4,10 +4,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
+from .conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -71,14 +71,13 @@ class MPM(BaseModule):
         self.align_corners = align_corners
 
         def conv(cin, cout, kernel_size, padding, act=None):
-            return ConvModule(
+            return FoldingConvModule(
                 cin,
                 cout,
                 kernel_size,
                 padding=padding,
                 norm_cfg=norm_cfg,
-                act_cfg=act,
-                efficient_conv_bn_eval=True)
+                act_cfg=act)
 
         self.reduce_pool = conv(in_channels, channels, 1, 0, act_cfg)
         self.reduce_strip = conv(in_channels, channels, 1, 0, act_cfg)

@@ -3,7 +3,8 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
+
+from .conv_norm import FoldingConvModule
 
 
 def _projection(in_channels: int, channels: int, num_convs: int,
@@ -12,14 +13,13 @@ def _projection(in_channels: int, channels: int, num_convs: int,
     """``num_convs`` 1x1 ConvModules (a bare one when num_convs == 1, as the
     key layout of stock checkpoints expects)."""
     convs = [
-        ConvModule(
+        FoldingConvModule(
             in_channels if k == 0 else channels,
             channels,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            efficient_conv_bn_eval=True) for k in range(num_convs)
+            act_cfg=act_cfg) for k in range(num_convs)
     ]
     return convs[0] if num_convs == 1 else nn.Sequential(*convs)
 
@@ -69,14 +69,13 @@ class ObjectAttentionBlock(nn.Module):
                                          norm_cfg, act_cfg)
         self.out_project = _projection(channels, in_channels, 1, conv_cfg,
                                        norm_cfg, act_cfg)
-        self.bottleneck = ConvModule(
+        self.bottleneck = FoldingConvModule(
             in_channels * 2,
             in_channels,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            efficient_conv_bn_eval=True)
+            act_cfg=act_cfg)
 
     def forward(self, feats: torch.Tensor,
                 objects: torch.Tensor) -> torch.Tensor:

@@ -3,10 +3,10 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
+from .conv_norm import FoldingConvModule
 
 
 def _is_3x3(kernel_size: Union[int, tuple]) -> bool:
@@ -133,7 +133,7 @@ class SKConv(BaseModule):
         self.out_channels = out_channels
         self.num_branches = num_branches
         self.branches = nn.ModuleList([
-            ConvModule(
+            FoldingConvModule(
                 in_channels,
                 out_channels,
                 3,
@@ -143,17 +143,15 @@ class SKConv(BaseModule):
                 groups=groups,
                 bias=bias,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg,
-                efficient_conv_bn_eval=True) for k in range(num_branches)
+                act_cfg=act_cfg) for k in range(num_branches)
         ])
         fuse_channels = max(out_channels // reduction, min_channels)
-        self.fuse = ConvModule(
+        self.fuse = FoldingConvModule(
             out_channels,
             fuse_channels,
             1,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            efficient_conv_bn_eval=True)
+            act_cfg=act_cfg)
         self.select = nn.Conv2d(
             fuse_channels, out_channels * num_branches, 1, bias=False)
 

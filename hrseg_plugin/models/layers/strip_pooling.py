@@ -4,10 +4,10 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
+from .conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -48,20 +48,18 @@ class SPM(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         mid_channels = mid_channels or in_channels
-        self.conv_h = ConvModule(
+        self.conv_h = FoldingConvModule(
             in_channels,
             mid_channels, (3, 1),
             padding=(1, 0),
             norm_cfg=norm_cfg,
-            act_cfg=None,
-            efficient_conv_bn_eval=True)
-        self.conv_w = ConvModule(
+            act_cfg=None)
+        self.conv_w = FoldingConvModule(
             in_channels,
             mid_channels, (1, 3),
             padding=(0, 1),
             norm_cfg=norm_cfg,
-            act_cfg=None,
-            efficient_conv_bn_eval=True)
+            act_cfg=None)
         self.gate = nn.Conv2d(mid_channels, in_channels, 1, bias=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,10 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 
 from hrseg_plugin.registry import MODELS
 from .hrnet_v2_neck import HRNetV2Neck, maybe_checkpoint
+from ..layers.conv_norm import FoldingConvModule
 
 POOLINGS = {'AVG': F.avg_pool2d, 'MAX': F.max_pool2d}
 
@@ -95,7 +95,7 @@ class HRFPN(HRNetV2Neck):
         self.pooling_type = pooling_type
         self.pooling = POOLINGS[pooling_type]
         self.fpn_convs = nn.ModuleList(
-            ConvModule(
+            FoldingConvModule(
                 out_channels,
                 out_channels,
                 3,
@@ -103,8 +103,7 @@ class HRFPN(HRNetV2Neck):
                 padding=1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=None,
-                efficient_conv_bn_eval=True) for _ in range(num_outs))
+                act_cfg=None) for _ in range(num_outs))
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor, ...]:

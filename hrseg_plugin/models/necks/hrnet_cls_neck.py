@@ -4,13 +4,13 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmseg.models.backbones.resnet import Bottleneck
 
 from hrseg_plugin.registry import MODELS
 from ..layers.hr_module import make_res_layer
 from .branch_check import check_branch_inputs
+from ..layers.conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -85,7 +85,7 @@ class HRNetClsNeck(BaseModule):
                 norm_cfg=norm_cfg)
             for in_ch, planes in zip(self.in_channels, incre_channels))
         self.downsample_layers = nn.ModuleList(
-            ConvModule(
+            FoldingConvModule(
                 widened[i],
                 widened[i + 1],
                 3,
@@ -93,16 +93,14 @@ class HRNetClsNeck(BaseModule):
                 padding=1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg,
-                efficient_conv_bn_eval=True) for i in range(len(widened) - 1))
-        self.final_layer = ConvModule(
+                act_cfg=act_cfg) for i in range(len(widened) - 1))
+        self.final_layer = FoldingConvModule(
             widened[-1],
             out_channels,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            efficient_conv_bn_eval=True)
+            act_cfg=act_cfg)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:

@@ -2,11 +2,11 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
 from .branch_check import check_branch_inputs
+from ..layers.conv_norm import FoldingConvModule
 
 
 @MODELS.register_module()
@@ -45,14 +45,13 @@ class HRNetV1Neck(BaseModule):
         self.out_channels = out_channels or self.in_channels[0]
         self.proj = None
         if out_channels is not None:
-            self.proj = ConvModule(
+            self.proj = FoldingConvModule(
                 self.in_channels[0],
                 out_channels,
                 1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
-                act_cfg=act_cfg,
-                efficient_conv_bn_eval=True)
+                act_cfg=act_cfg)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:
