@@ -465,3 +465,100 @@ def test_checked_pretrained_refuses_another_model(tmp_path):
     msg = str(err.value)
     assert 'missing keys' in msg and 'conv1.weight' in msg
     assert 'unexpected keys' in msg and 'spatial_path.' in msg
+
+
+def _nan_on_rank_one(rank, world, init_file, out_dir):
+    import torch.distributed as torch_dist
+    torch_dist.init_process_group(
+        'gloo', init_method=f'file://{init_file}', rank=rank,
+        world_size=world)
+    from types import SimpleNamespace
+    model = ToyLossModel(bad_iter=1 if rank == 1 else 10**6)
+    runner = SimpleNamespace(model=model, iter=4, epoch=0)
+    NonFiniteLossHook().before_train(runner)
+    value = float('nan') if rank == 1 else 1.0
+    try:
+        model.parse_losses(dict(loss_a=torch.tensor(value)))
+        outcome = 'no error'
+    except NonFiniteLossError as err:
+        outcome = str(err)
+    (Path(out_dir) / f'rank{rank}.txt').write_text(outcome)
+    torch_dist.destroy_process_group()
+
+
+def test_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
+    """A NaN on rank 1 only: both ranks raise at that iteration (rank 0
+    alone going on would wait in the next gradient all-reduce forever),
+    and the message names the rank."""
+    import torch.multiprocessing as mp
+    mp.start_processes(
+        _nan_on_rank_one, args=(2, str(tmp_path / 'init'), str(tmp_path)),
+        nprocs=2, join=True, start_method='spawn')
+    for rank in (0, 1):
+        msg = (tmp_path / f'rank{rank}.txt').read_text()
+        assert 'non-finite loss at iteration 5 ' in msg, msg
+        assert 'on rank(s) [1], every rank stops here' in msg, msg
+    assert 'loss_a=nan' in (tmp_path / 'rank1.txt').read_text()
+    assert "this rank's loss is finite" in (tmp_path /
+                                             'rank0.txt').read_text()
+
+
+class _Score:
+    """A metric giving the scores of ``values`` in turn (mmengine's
+    evaluator interface)."""
+
+    def __init__(self, values):
+        self.values = list(values)
+        self.dataset_meta = None
+
+    def process(self, data_batch, data_samples):
+        pass
+
+    def evaluate(self, size):
+        return dict(score=self.values.pop(0))
+
+
+class _ToyPredictModel(ToyLossModel):
+
+    def forward(self, x, mode='loss'):
+        if mode == 'loss':
+            return super().forward(x, mode)
+        return [None] * len(x)  # predictions: the metric ignores them
+
+
+def test_save_best_is_atomic(tmp_path):
+    """save_best writes the new best atomically and removes the previous
+    one only after: a failure (a kill) during the write keeps the old best
+    readable, where the stock hook deletes it first."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+    data = [dict(x=torch.randn(4)) for _ in range(8)]
+    loader = dict(dataset=data, sampler=dict(type='DefaultSampler',
+                                             shuffle=False),
+                  batch_size=2, collate_fn=dict(type='default_collate'))
+    runner = Runner(
+        model=_ToyPredictModel(bad_iter=10**6), work_dir=str(tmp_path),
+        train_dataloader=dict(loader, sampler=dict(type='InfiniteSampler')),
+        val_dataloader=loader, val_cfg=dict(),
+        val_evaluator=Evaluator([_Score([0.1, 0.5, 0.3])]),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=6, val_interval=2),
+        default_hooks=dict(checkpoint=dict(
+            type='hrseg_plugin.AtomicCheckpointHook', by_epoch=False,
+            interval=2, save_best='score', rule='greater')),
+        default_scope='mmengine')
+    runner.train()
+    best = sorted(p.name for p in tmp_path.glob('best_*.pth'))
+    assert best == ['best_score_iter_4.pth']  # 0.5 at iteration 4
+    hook = next(h for h in runner.hooks
+                if type(h).__name__ == 'AtomicCheckpointHook')
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt('killed during the write')
+
+    runner.save_checkpoint = killed  # the hook's writer calls this one
+    with pytest.raises(KeyboardInterrupt):
+        hook._save_best_checkpoint(runner, dict(score=0.9))
+    assert sorted(p.name for p in tmp_path.glob('best_*')) == best
+    assert not list(tmp_path.glob('.*tmp*'))
+    torch.load(tmp_path / best[0], map_location='cpu', weights_only=False)

@@ -124,7 +124,7 @@ def main(argv=None) -> int:
                 '--stock-config')
         configs['stock'] = (stock, None)
 
-    models = {n: bm.randomize_(bm.build_model(c, o))
+    models = {n: bm.random_model(c, args.part, args.shape, o)
               for n, (c, o) in configs.items()}
     if 'stock' in models:
         bm.load_stock_weights(models['ours'], models['stock'], scope)

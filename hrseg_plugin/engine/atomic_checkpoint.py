@@ -93,6 +93,33 @@ class AtomicCheckpointHook(CheckpointHook):
             interval=1000, max_keep_ckpts=2))
     """
 
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        """The stock ``save_best`` logic, with the new best checkpoint
+        written atomically and the previous best removed only after it:
+        the stock hook removes the old best first, so a kill during the
+        write would leave no best checkpoint at all."""
+        if not (_is_local(self.out_dir) and is_main_process()):
+            return super()._save_best_checkpoint(runner, metrics)
+        save, backend = runner.save_checkpoint, self.file_backend
+        superseded = []
+
+        def save_atomically(out_dir, filename, *args, **kwargs):
+            atomic_save_file(
+                lambda tmp: save(out_dir, osp.basename(tmp), *args,
+                                 **kwargs), osp.join(out_dir, filename))
+
+        # instance attributes shadow the methods for this call only
+        runner.save_checkpoint = save_atomically
+        backend.remove = superseded.append
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        finally:
+            del runner.save_checkpoint
+            del backend.remove
+        for path in superseded:
+            if osp.isfile(path):
+                os.remove(path)
+
     def _save_checkpoint_with_step(self, runner, step, meta):
         if not _is_local(self.out_dir):
             return super()._save_checkpoint_with_step(runner, step, meta)

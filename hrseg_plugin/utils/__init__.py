@@ -1,3 +1,3 @@
-from .random_weights import randomize_
+from .random_weights import calibrate_norms_, randomize_
 
-__all__ = ['randomize_']
+__all__ = ['calibrate_norms_', 'randomize_']
