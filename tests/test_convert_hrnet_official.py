@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import torch
-from helpers import import_path, rel_error
+from helpers import import_path, randomize_, rel_error
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
@@ -375,29 +375,12 @@ def test_unknown_origin_refused(tmp_path, capsys):
 # ----------------------------------------------------------------------------
 
 
-@torch.no_grad()
-def randomize_mmseg_(model, seed):
-    from torch.nn.modules.batchnorm import _BatchNorm
-    gen = torch.Generator().manual_seed(seed)
-    for name, p in model.named_parameters():
-        p.copy_(torch.randn(p.shape, generator=gen) *
-                (p[0].numel()**-0.5 if p.dim() > 1 else 0.1))
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
-            m.running_mean.copy_(
-                torch.randn(m.running_mean.shape, generator=gen) * 0.2)
-            m.running_var.copy_(
-                torch.rand(m.running_var.shape, generator=gen) + 0.5)
-    return model.eval()
-
-
 def test_mmseg_ocrnet_hr18_round_trip(tmp_path, capsys, image):
-    stock = randomize_mmseg_(
+    stock = randomize_(
         build_from_config(STOCK_HR18_CFG,
                           {'model.decode_head.0.num_classes': NUM_CLASSES,
                            'model.decode_head.1.num_classes': NUM_CLASSES}),
-        seed=4)
+        seed=4, mean_scale=0.2).eval()
     assert type(stock.backbone).__module__.startswith('mmseg')
     src, dst = tmp_path / 'stock.pth', tmp_path / 'ours.pth'
     dataset_meta = dict(classes=tuple(f'c{i}' for i in range(NUM_CLASSES)))

@@ -15,7 +15,7 @@ exactly its keys and shapes; otherwise the missing / unexpected /
 shape-mismatched keys are listed and nothing is written.
 
 Exit status: 0 converted; 1 refused (bad input, key / shape mismatch,
-mismatch with ``--config``); 2 usage error or origin not implemented yet.
+mismatch with ``--config``); 2 usage error.
 """
 import argparse
 import os
@@ -26,15 +26,13 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from hrseg_plugin.converters import (KNOWN_ORIGINS,  # noqa: E402
-                                     ConversionError,
-                                     ConversionNotImplementedError,
+from hrseg_plugin.converters import (ConversionError,  # noqa: E402
                                      available_origins,
                                      check_state_dict_against_config,
                                      conversion_meta, get_converter,
                                      load_checkpoint_file, save_checkpoint)
 
-EXIT_OK, EXIT_REFUSED, EXIT_NOT_IMPLEMENTED = 0, 1, 2
+EXIT_OK, EXIT_REFUSED = 0, 1
 
 
 def _cfg_options(pairs):
@@ -58,16 +56,13 @@ def parse_args(argv=None):
         ``cfg_options``, ``no_progress``, ``no_weights_only``.
     """
     registered = available_origins()
-    choices = sorted(set(KNOWN_ORIGINS) | set(registered))
-    origin_help = '; '.join(
-        f'{o}: {registered[o]}' if o in registered else
-        f'{o}: not implemented yet' for o in choices)
+    choices = sorted(registered)
+    origin_help = '; '.join(f'{o}: {registered[o]}' for o in choices)
     parser = argparse.ArgumentParser(
         description='Convert third-party weights to an hrseg_plugin '
         'checkpoint.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='exit status: 0 converted, 1 refused, 2 usage error / origin '
-        'not implemented')
+        epilog='exit status: 0 converted, 1 refused, 2 usage error')
     parser.add_argument(
         '--from', dest='origin', required=True, choices=choices,
         help=f'where IN comes from ({origin_help})')
@@ -97,14 +92,10 @@ def main(argv=None) -> int:
         argv (list[str], optional): Arguments (default ``sys.argv[1:]``).
 
     Returns:
-        int: Exit status (0 converted, 1 refused, 2 not implemented).
+        int: Exit status (0 converted, 1 refused).
     """
     args = parse_args(argv)
-    try:
-        converter = get_converter(args.origin)
-    except ConversionNotImplementedError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return EXIT_NOT_IMPLEMENTED
+    converter = get_converter(args.origin)  # argparse checked the choice
     try:
         if os.path.abspath(args.src) == os.path.abspath(args.dst):
             raise ConversionError('IN and OUT are the same file')

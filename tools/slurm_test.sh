@@ -2,33 +2,11 @@
 # Evaluation on a Slurm cluster, one task per GPU, as stock mmseg / mmdet
 # tools/slurm_test.sh:
 #   [GPUS=16] [GPUS_PER_NODE=8] tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py args ...]
-# mmengine's slurm launcher reads SLURM_PROCID / SLURM_NTASKS /
-# SLURM_NODELIST; MASTER_PORT (default 29500) may be set to avoid a clash.
+# The srun settings (GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS, PYTHON)
+# are those of tools/slurm_launch.sh.
 set -euo pipefail
-set -x
 if [ $# -lt 4 ]; then
     echo "usage: $0 PARTITION JOB_NAME CONFIG CHECKPOINT [test.py arguments ...]" >&2
     exit 2
 fi
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-CHECKPOINT=$4
-GPUS=${GPUS:-4}
-GPUS_PER_NODE=${GPUS_PER_NODE:-4}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-TOOLS="$(cd "$(dirname "$0")" && pwd)"
-PYTHON=${PYTHON:-python}
-
-# SRUN_ARGS is split into words on purpose (e.g. "--quotatype=auto -x node1")
-PYTHONPATH="$TOOLS/..":${PYTHONPATH:-} \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    "$PYTHON" -u "$TOOLS/test.py" "${CONFIG}" "${CHECKPOINT}" --launcher=slurm "${@:5}"
+exec "$(dirname "$0")/slurm_launch.sh" "$1" "$2" test.py "$3" "$4" "${@:5}"

@@ -29,7 +29,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 
 __all__ = [
-    'KNOWN_ORIGINS', 'ConversionError', 'ConversionNotImplementedError',
+    'KNOWN_ORIGINS', 'ConversionError',
     'ConversionResult', 'register_converter', 'get_converter',
     'available_origins', 'convert_checkpoint', 'load_checkpoint_file',
     'extract_state_dict', 'save_checkpoint', 'compare_state_dicts',
@@ -37,19 +37,14 @@ __all__ = [
     'check_state_dict_against_config', 'format_keys'
 ]
 
-#: Origins the ``tools/convert_weights.py`` contract accepts. An origin in
-#: this list without a registered converter is answered with
-#: :class:`ConversionNotImplementedError` (exit code 2 in the CLI).
+#: Origins the ``tools/convert_weights.py`` contract (DESIGN.md) names;
+#: each has a registered converter (tests/test_convert_hrnet_official.py).
 KNOWN_ORIGINS = ('mmseg', 'mmdet', 'hrnet-official', 'bisenet-coincheung')
 
 
 class ConversionError(Exception):
     """The input cannot be converted (missing / unknown / mis-shaped keys,
     unreadable file, mismatch with the target model...)."""
-
-
-class ConversionNotImplementedError(ConversionError):
-    """The origin is known, but no converter is registered for it yet."""
 
 
 @dataclass
@@ -124,19 +119,13 @@ def get_converter(origin: str) -> Callable:
         Callable: ``fn(checkpoint, progress=True) -> ConversionResult``.
 
     Raises:
-        ConversionNotImplementedError: ``origin`` is in :data:`KNOWN_ORIGINS`
-            but nothing registered it yet.
-        KeyError: ``origin`` is unknown.
+        KeyError: no converter is registered for ``origin``.
     """
     _discover()
     if origin in _CONVERTERS:
         return _CONVERTERS[origin]
-    if origin in KNOWN_ORIGINS:
-        raise ConversionNotImplementedError(
-            f'conversion from {origin!r} is not implemented yet (implemented: '
-            f'{", ".join(sorted(_CONVERTERS)) or "none"})')
-    known = sorted(set(KNOWN_ORIGINS) | set(_CONVERTERS))
-    raise KeyError(f'unknown origin {origin!r}; known: {", ".join(known)}')
+    raise KeyError(f'unknown origin {origin!r}; known: '
+                   f'{", ".join(sorted(_CONVERTERS))}')
 
 
 def convert_checkpoint(origin: str,

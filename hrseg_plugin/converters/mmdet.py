@@ -30,7 +30,7 @@ from . import (ConversionError, ConversionResult, compare_state_dicts,
                extract_state_dict, format_keys, raise_on_differences,
                register_converter)
 from .hrnet_official import infer_hrnet_arch
-from .mmseg import _validate_hrnet_ocr as validate_hrnet_backbone
+from .mmseg import validate_hrnet_keys
 
 ORIGIN = 'mmdet'
 
@@ -147,7 +147,7 @@ def convert_mmdet(checkpoint: dict,
             f'{"/".join(p[:-1] for p in DETECTOR_PREFIXES)} '
             f'({len(foreign)}):\n{format_keys(foreign)}'
             f'{_foreign_hint(foreign)}')
-    found = validate_hrnet_backbone(sd)
+    found = validate_hrnet_keys(sd)
     branch_channels = None
     if 'backbone' in found:
         branch_channels = infer_hrnet_arch(sd, 'backbone.')['out_channels']

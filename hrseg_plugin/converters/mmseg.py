@@ -193,9 +193,10 @@ def _convert_bisenet(sd) -> dict:
                          num_classes=arch['num_classes']))
 
 
-def _validate_hrnet_ocr(sd) -> dict:
+def validate_hrnet_keys(sd) -> dict:
     """Validate HRNet backbone / OCRNet decode-head keys; return what was
-    recognised (for the meta). All differences are reported at once."""
+    recognised (for the meta). All differences are reported at once. The
+    mmdet converter uses it for its HRNet backbones too."""
     found = {}
     if not any(k.startswith('backbone.stage2.0.fuse_layers.') for k in sd):
         return found
@@ -286,7 +287,7 @@ def convert_mmseg(checkpoint: dict,
             f'{"/".join(p[:-1] for p in SEGMENTOR_PREFIXES)} '
             f'({len(foreign)}):\n{format_keys(foreign)}{hint}')
     bisenet = _BISENET_ANCHOR in sd
-    found = _convert_bisenet(sd) if bisenet else _validate_hrnet_ocr(sd)
+    found = _convert_bisenet(sd) if bisenet else validate_hrnet_keys(sd)
     renames = BISENET_RENAMES if bisenet else ()
 
     out = OrderedDict()

@@ -7,7 +7,8 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 
 @torch.no_grad()
-def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
+def randomize_(model: nn.Module, seed: int = 0,
+               mean_scale: float = 0.1) -> nn.Module:
     """Give every parameter and every norm statistic random values, so that
     a comparison of two models exercises all of them (a fresh BN has mean 0
     and var 1, which hides a swapped or missing statistic).
@@ -18,6 +19,7 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
     Args:
         model (nn.Module): The model, changed in place.
         seed (int): Seed of the generator.
+        mean_scale (float): Standard deviation of the random running means.
 
     Returns:
         nn.Module: ``model``.
@@ -31,7 +33,8 @@ def randomize_(model: nn.Module, seed: int = 0) -> nn.Module:
         if isinstance(m, _BatchNorm):
             m.weight.copy_(torch.rand(m.weight.shape, generator=gen) + 0.5)
             m.running_mean.copy_(
-                torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+                torch.randn(m.running_mean.shape, generator=gen) *
+                mean_scale)
             m.running_var.copy_(
                 torch.rand(m.running_var.shape, generator=gen) + 0.5)
     return model

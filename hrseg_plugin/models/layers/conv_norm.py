@@ -1,12 +1,11 @@
 """A conv and its norm, with the norm folded into the conv in eval mode."""
 import contextlib
 import threading
-from typing import Iterator
+from typing import Iterator, Tuple
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule
-from mmcv.cnn.bricks.conv_module import efficient_conv_bn_eval_forward
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 
@@ -39,6 +38,24 @@ def can_fold(conv: nn.Module, norm: nn.Module) -> bool:
             and type(conv).forward is nn.Conv2d.forward)
 
 
+def folded_weight_and_bias(conv: nn.Conv2d, norm: _BatchNorm
+                           ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The weight and bias of the single conv equal to ``norm(conv(x))``
+    for a BatchNorm in eval mode: ``w * s`` and ``(b - mean) * s + beta``
+    per output channel, ``s = gamma / sqrt(var + eps)``. Computed from the
+    current parameters (differentiable), as mmcv's
+    ``efficient_conv_bn_eval_forward`` does."""
+    scale = torch.rsqrt(norm.running_var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    bias = -norm.running_mean if conv.bias is None else \
+        conv.bias - norm.running_mean
+    bias = bias * scale
+    if norm.bias is not None:
+        bias = bias + norm.bias
+    return conv.weight * scale.reshape(-1, 1, 1, 1), bias
+
+
 def conv_norm_forward(conv: nn.Module, norm: nn.Module,
                       x: torch.Tensor) -> torch.Tensor:
     """``norm(conv(x))``.
@@ -47,16 +64,16 @@ def conv_norm_forward(conv: nn.Module, norm: nn.Module,
     norms in training) the norm is an affine map per channel, so it folds
     into the conv's weights and bias: one conv instead of a conv and a pass
     over its output. The folded weights are computed on every call from the
-    current parameters (mmcv's ``efficient_conv_bn_eval_forward``, after
-    Xiong et al., "Tune-Mode ConvBN Blocks For Efficient Transfer Learning",
-    2023): nothing is cached that could go stale, the state dict keeps
+    current parameters (:func:`folded_weight_and_bias`, after Xiong et
+    al., "Tune-Mode ConvBN Blocks For Efficient Transfer Learning", 2023):
+    nothing is cached that could go stale, the state dict keeps
     both modules, and gradients reach both as without folding. It serves
     :class:`FoldingConvModule` and the conv / norm pairs that are not
     ConvModules (HRNet's blocks, stem, fuse and transition units, whose
     checkpoint key layout rules out ConvModule).
     """
     if can_fold(conv, norm):
-        return efficient_conv_bn_eval_forward(norm, conv, x)
+        return conv._conv_forward(x, *folded_weight_and_bias(conv, norm))
     return norm(conv(x))
 
 
@@ -92,7 +109,8 @@ class FoldingConvModule(ConvModule):
             return super().forward(x, activate, norm)
         if self.with_explicit_padding:
             x = self.padding_layer(x)
-        x = efficient_conv_bn_eval_forward(self.norm, self.conv, x)
+        x = self.conv._conv_forward(
+            x, *folded_weight_and_bias(self.conv, self.norm))
         if activate and self.with_activation and 'act' in self.order[2:]:
             x = self.activate(x)
         return x
