@@ -3,8 +3,9 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from .conv_norm import FoldingConvModule
+from .conv_norm import FoldingConvModule, can_fold, folded_weight_and_bias
 
 
 def _projection(in_channels: int, channels: int, num_convs: int,
@@ -42,8 +43,9 @@ class ObjectAttentionBlock(nn.Module):
       That turns a (C/2 -> C) conv at full resolution into one over K
       vectors.
     - the attended context comes out in the memory format of the pixel
-      features (``channels_last`` or not), so the concatenation and the
-      bottleneck conv run in that format without layout conversions.
+      features (``channels_last`` or not), and the bottleneck's 1x1 conv
+      over ``cat([context, feats])`` runs as two convs, one per half,
+      summed: no concatenated map, no layout conversion.
 
     Args:
         in_channels (int): Channels of pixel and object features.
@@ -98,7 +100,30 @@ class ObjectAttentionBlock(nn.Module):
         channels_last = feats.dim() == 4 and not feats.is_contiguous() and \
             feats.is_contiguous(memory_format=torch.channels_last)
         context = self._project_context(value, sim, (n, h, w), channels_last)
-        return self.bottleneck(torch.cat([context, feats], dim=1))
+        return self._fuse(context, feats)
+
+    def _fuse(self, context: torch.Tensor,
+              feats: torch.Tensor) -> torch.Tensor:
+        """``bottleneck(cat([context, feats]))`` without the concatenation:
+        the 1x1 conv over the two halves is the sum of one conv per half.
+        No 2C-channel map is written, nor kept for the backward pass."""
+        m = self.bottleneck
+        conv = m.conv
+        if not (type(conv) is nn.Conv2d and conv.kernel_size == (1, 1)
+                and conv.groups == 1 and not m.with_explicit_padding
+                and tuple(m.order) == ('conv', 'norm', 'act')):
+            return m(torch.cat([context, feats], dim=1))
+        fold = m.with_norm and can_fold(conv, m.norm)
+        weight, bias = folded_weight_and_bias(conv, m.norm) if fold else \
+            (conv.weight, conv.bias)
+        c = context.shape[1]
+        out = F.conv2d(context, weight[:, :c], bias) + \
+            F.conv2d(feats, weight[:, c:])
+        if m.with_norm and not fold:
+            out = m.norm(out)
+        if m.with_activation:
+            out = m.activate(out)
+        return out
 
     def _project_context(self, value: torch.Tensor, sim: torch.Tensor,
                          size: tuple, channels_last: bool) -> torch.Tensor:
