@@ -5,7 +5,7 @@
 # head. Stock BiSeNetV1 checkpoints load after
 #  tools/convert_weights.py --from mmseg IN OUT --config configs/bisenet_r18.py
 _base_ = [
-    'mmseg::_base_/datasets/cityscapes_1024x1024.py',
+    './_base_/datasets/cityscapes_1024x1024_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_160k.py'
 ]
@@ -98,7 +98,8 @@ test_dataloader = val_dataloader
 default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
 custom_hooks = [
     dict(type='hrseg_plugin.NonFiniteLossHook'),
-    dict(type='hrseg_plugin.ModelCheckHook')
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
 ]
 
 # the same model in stock mmseg (tools/benchmark.py --compare-stock)

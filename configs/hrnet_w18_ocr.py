@@ -3,7 +3,7 @@
 # For the 40k schedule: --cfg-options train_cfg.max_iters=40000
 # param_scheduler.0.end=40000
 _base_ = [
-    './_base_/models/hrnet_ocr.py', 'mmseg::_base_/datasets/cityscapes.py',
+    './_base_/models/hrnet_ocr.py', './_base_/datasets/cityscapes_checked.py',
     'mmseg::_base_/default_runtime.py', 'mmseg::_base_/schedules/schedule_80k.py'
 ]
 crop_size = (512, 1024)
@@ -20,5 +20,6 @@ stock_equivalent = 'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'
 default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
 custom_hooks = [
     dict(type='hrseg_plugin.NonFiniteLossHook'),
-    dict(type='hrseg_plugin.ModelCheckHook')
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
 ]

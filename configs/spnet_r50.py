@@ -13,7 +13,7 @@
 # add modules, they rename nothing.
 _base_ = [
     'mmseg::_base_/models/fcn_r50-d8.py',
-    'mmseg::_base_/datasets/cityscapes.py',
+    './_base_/datasets/cityscapes_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
@@ -51,5 +51,6 @@ model = dict(
 default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
 custom_hooks = [
     dict(type='hrseg_plugin.NonFiniteLossHook'),
-    dict(type='hrseg_plugin.ModelCheckHook')
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
 ]

@@ -25,6 +25,7 @@ from mmengine.registry import init_default_scope
 import hrseg_plugin  # noqa: F401  (registers)
 from hrseg_plugin.datasets import (CheckSegLabels, LoadImageFromFile,
                                    LoadSegAnnotations)
+from hrseg_plugin.datasets.transforms import skipped_images
 from hrseg_plugin.engine import NonFiniteLossError, NonFiniteLossHook
 from hrseg_plugin.models.backbones.bisenet import BiSeNet
 from hrseg_plugin.models.backbones.hrnet import HRNet
@@ -284,9 +285,9 @@ def test_unreadable_image_is_named_or_skipped(tmp_path, caplog):
                        r'no such file'):
         load(dict(img_path=str(tmp_path / 'b.png')))
     skip = LoadImageFromFile(skip_unreadable=True)
-    before = LoadImageFromFile.num_skipped
+    before = skipped_images()
     assert skip(dict(img_path=img)) is None
-    assert LoadImageFromFile.num_skipped == before + 1
+    assert skipped_images() == before + 1
 
 
 @pytest.mark.parametrize('loader', ['transform', 'loader'])
@@ -359,10 +360,10 @@ def test_demo_pipeline_skips_corrupt_images_when_asked(demo_data, tmp_path):
     ds = demo_dataset(demo_data, tmp_path, skip_unreadable=True)
     bad = ds.get_data_info(1)['img_path']
     truncate(bad)
-    before = LoadImageFromFile.num_skipped
+    before = skipped_images()
     sample = ds[1]  # another image is drawn in its place
     assert sample['data_samples'].img_path != bad
-    assert LoadImageFromFile.num_skipped == before + 1
+    assert skipped_images() == before + 1
 
 
 # --------------------------------------------------------------------------
@@ -562,3 +563,57 @@ def test_save_best_is_atomic(tmp_path):
     assert sorted(p.name for p in tmp_path.glob('best_*')) == best
     assert not list(tmp_path.glob('.*tmp*'))
     torch.load(tmp_path / best[0], map_location='cpu', weights_only=False)
+
+
+def test_skipped_images_total_over_dataloader_workers(demo_data, tmp_path,
+                                                      monkeypatch):
+    """The skips happen in the data-loader workers; the main process (and
+    SkippedImagesHook) still sees their total."""
+    from mmengine.dataset import pseudo_collate
+
+    from hrseg_plugin.engine import SkippedImagesHook
+    ds = demo_dataset(demo_data, tmp_path, skip_unreadable=True)
+    truncate(ds.get_data_info(1)['img_path'])
+    before = skipped_images()
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=2, num_workers=2, collate_fn=pseudo_collate,
+        multiprocessing_context='fork')
+    assert sum(len(b['inputs']) for b in loader) == len(ds)
+    skipped = skipped_images() - before
+    assert skipped >= 1  # once per draw of the bad index, all workers
+    logged = []
+    monkeypatch.setattr('hrseg_plugin.engine.skipped_images.print_log',
+                        lambda msg, **kw: logged.append(msg))
+    SkippedImagesHook().after_train(None)
+    assert logged and f'{skipped_images()} unreadable image(s) skipped in ' \
+        'total' in logged[0]
+
+
+@pytest.mark.parametrize('config', ['hrnet_w18_ocr.py', 'bisenet_r18.py'])
+def test_cityscapes_configs_use_the_checked_loaders(demo_data, tmp_path,
+                                                    config):
+    """The real Cityscapes configs (not only the demo ones) load through
+    hrseg_plugin's loaders: a label file with labelIds instead of
+    labelTrainIds fails naming the file and the values."""
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    root = tmp_path / 'cityscapes'
+    shutil.copytree(demo_data / 'cityscapes', root)
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    for loader in ('train_dataloader', 'test_dataloader'):
+        pipeline = cfg[loader].dataset.pipeline
+        assert [t['type'] for t in pipeline
+                if t['type'].startswith('hrseg_plugin.')] == [
+                    'hrseg_plugin.LoadImageFromFile',
+                    'hrseg_plugin.LoadSegAnnotations']
+    ds_cfg = cfg.train_dataloader.dataset
+    ds_cfg.data_root = str(root)
+    ds = DATASETS.build(ds_cfg)
+    assert ds[0]['inputs'].shape[0] == 3
+    seg_path = ds.get_data_info(1)['seg_map_path']
+    seg = cv2.imread(seg_path, cv2.IMREAD_UNCHANGED)
+    seg[0, 0] = 26  # a labelId, not a train id
+    write_png(seg_path, seg)
+    with pytest.raises(ValueError, match=f'label file {seg_path} has values '
+                       r'26 outside \[0, 19\)'):
+        ds[1]

@@ -126,6 +126,7 @@ default_hooks = dict(
 # check the heads' in_channels against the backbone before any data is read
 custom_hooks = [
     dict(type='hrseg_plugin.NonFiniteLossHook'),
-    dict(type='hrseg_plugin.ModelCheckHook')
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
 ]
 randomness = dict(seed=0)

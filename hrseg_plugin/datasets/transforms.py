@@ -6,7 +6,9 @@
   that ``python -O`` removes), or, with ``skip_unreadable=True``, is
   skipped: the transform returns None and mmengine's ``BaseDataset`` draws
   another sample. Every skip is logged with the file and the number skipped
-  so far (per data-loader process).
+  so far; the count is shared by the data-loader workers (forked workers,
+  the Linux default) and ``hrseg_plugin.SkippedImagesHook`` reports the
+  total at the end of training, validation and testing.
 * ``hrseg_plugin.LoadSegAnnotations``: mmseg's ``LoadAnnotations`` (same
   arguments) plus ``num_classes`` / ``ignore_index``: a label file that
   cannot be decoded raises a ``ValueError`` naming it, and the label values
@@ -19,6 +21,7 @@
   (an obscure ``IndexError``/CUDA assert) or silently train on nonsense.
 """
 import logging
+import multiprocessing
 import os.path as osp
 
 import numpy as np
@@ -30,6 +33,32 @@ from mmseg.datasets.transforms import LoadAnnotations as _MMSegLoadAnnotations
 from hrseg_plugin.registry import TRANSFORMS
 
 
+def _shared_counter():
+    """An integer in shared memory, inherited by forked data-loader workers
+    (created at import, in the main process, before they fork); a plain
+    per-process one where fork is unavailable."""
+    if 'fork' in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context('fork').Value('q', 0)
+
+    class _Local:
+        value = 0
+
+        def get_lock(self):
+            import contextlib
+            return contextlib.nullcontext()
+
+    return _Local()
+
+
+_SKIPPED = _shared_counter()
+
+
+def skipped_images() -> int:
+    """Images skipped as unreadable so far, by this process and the
+    data-loader workers it forked."""
+    return _SKIPPED.value
+
+
 @TRANSFORMS.register_module()
 class LoadImageFromFile(_MMCVLoadImageFromFile):
     """mmcv's ``LoadImageFromFile`` with a clear error for unreadable files.
@@ -39,9 +68,6 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
             decoded instead of raising. Default: False.
         **kwargs: Arguments of mmcv's ``LoadImageFromFile``.
     """
-
-    #: Images skipped in this process (all instances).
-    num_skipped = 0
 
     def __init__(self, skip_unreadable: bool = False, **kwargs):
         if kwargs.get('ignore_empty'):
@@ -66,10 +92,12 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
         if not osp.isfile(filename) and '://' not in str(filename):
             reason = 'no such file'
         if self.skip_unreadable:
-            LoadImageFromFile.num_skipped += 1
+            with _SKIPPED.get_lock():
+                _SKIPPED.value += 1
+                count = _SKIPPED.value
             print_log(
                 f'skipped unreadable image {filename} ({reason}); '
-                f'{LoadImageFromFile.num_skipped} image(s) skipped so far',
+                f'{count} image(s) skipped so far',
                 logger='current',
                 level=logging.WARNING)
             return None
