@@ -27,7 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from hrseg_plugin.utils import calibrate_norms_, randomize_
+from hrseg_plugin.utils import calibrate_norms_, compare, randomize_
 
 #: Modes of :func:`make_step`.
 MODES = ('infer', 'train')
@@ -193,18 +193,8 @@ def network_outputs(model: nn.Module, data: dict,
 def max_rel_error(ours: List[torch.Tensor],
                   stock: List[torch.Tensor]) -> float:
     """The largest ``||a - b|| / ||b||`` over paired outputs."""
-    if len(ours) != len(stock):
-        raise BenchmarkError(f'our model returns {len(ours)} tensors, the '
-                             f'stock one {len(stock)}')
-    worst = 0.0
-    for a, b in zip(ours, stock):
-        if a.shape != b.shape:
-            raise BenchmarkError(f'output shapes differ: ours '
-                                 f'{tuple(a.shape)}, stock {tuple(b.shape)}')
-        a, b = a.float(), b.float()
-        worst = max(worst,
-                    ((a - b).norm() / b.norm().clamp_min(1e-12)).item())
-    return worst
+    return compare.max_rel_error(ours, stock, ('ours', 'stock'),
+                                 BenchmarkError)
 
 
 def autocast(amp: bool):

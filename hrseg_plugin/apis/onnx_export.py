@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from hrseg_plugin.utils import compare
+
 #: What can be exported, see the module docstring.
 PARTS = ('model', 'backbone')
 
@@ -144,18 +146,8 @@ def max_rel_error(got: Sequence[torch.Tensor],
                   ref: Sequence[torch.Tensor]) -> float:
     """The largest ``||a - b|| / ||b||`` over paired outputs; raises when
     their numbers or shapes differ."""
-    if len(got) != len(ref):
-        raise ExportError(f'onnxruntime returned {len(got)} outputs, '
-                          f'PyTorch {len(ref)}')
-    worst = 0.0
-    for a, b in zip(got, ref):
-        if tuple(a.shape) != tuple(b.shape):
-            raise ExportError(f'output shapes differ: onnxruntime '
-                              f'{tuple(a.shape)}, PyTorch {tuple(b.shape)}')
-        a, b = a.double(), b.double()
-        worst = max(worst,
-                    ((a - b).norm() / b.norm().clamp_min(1e-12)).item())
-    return worst
+    return compare.max_rel_error(got, ref, ('onnxruntime', 'PyTorch'),
+                                 ExportError)
 
 
 def median_latency(fn, repeat: int, warmup: int = 1) -> float:

@@ -1,7 +1,8 @@
 """Training-time reliability: atomic checkpoints, a stop on a non-finite
 loss, a build-time check of the heads' channels, the total of skipped
-unreadable images (hooks used by the configs in ``configs/``), and a pretrained-weight initializer that refuses the
-checkpoint of another model."""
+unreadable images (hooks used by the configs in ``configs/``), and a
+pretrained-weight initializer that refuses the checkpoint of another
+model."""
 from .atomic_checkpoint import AtomicCheckpointHook, atomic_save_file
 from .checked_pretrained import CheckedPretrainedInit
 from .model_check import ModelCheckHook, check_model_channels

@@ -31,8 +31,14 @@ class Bottleneck(_MMSegBottleneck):
             out += identity  # in place, as stock
             return out
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(run_maybe_checkpointed(_inner_forward, x,
+                                                self.with_cp))
+
+
+def run_maybe_checkpointed(fn, x: torch.Tensor,
+                           with_cp: bool) -> torch.Tensor:
+    """``fn(x)``, through gradient checkpointing when ``with_cp`` and ``x``
+    needs gradients (the residual blocks' ``with_cp`` option)."""
+    if with_cp and x.requires_grad:
+        return cp.checkpoint(fn, x, use_reentrant=False)
+    return fn(x)

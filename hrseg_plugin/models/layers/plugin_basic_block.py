@@ -2,10 +2,10 @@
 from typing import List, Optional
 
 import torch
-import torch.utils.checkpoint as cp
 from mmcv.cnn import build_plugin_layer
 from mmseg.models.backbones.resnet import BasicBlock
 
+from .bottleneck import run_maybe_checkpointed
 from .conv_norm import conv_norm_forward
 
 
@@ -87,8 +87,5 @@ class PluginBasicBlock(BasicBlock):
             out += identity  # in place, as stock
             return out
 
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+        return self.relu(run_maybe_checkpointed(_inner_forward, x,
+                                                self.with_cp))
