@@ -207,8 +207,6 @@ def main(argv=None) -> int:
 
 if __name__ == '__main__':
     from hrseg_plugin.apis.benchmark import BenchmarkError
+    from hrseg_plugin.apis.runner_utils import run_tool
     from hrseg_plugin.converters import ConversionError
-    try:
-        sys.exit(main())
-    except (BenchmarkError, ConversionError) as err:
-        sys.exit(f'benchmark.py: error: {err}')
+    run_tool(main, errors=(BenchmarkError, ConversionError))

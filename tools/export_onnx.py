@@ -118,8 +118,5 @@ def main(argv=None) -> int:
 
 if __name__ == '__main__':
     from hrseg_plugin.apis.onnx_export import ExportError
-    from hrseg_plugin.apis.runner_utils import ToolError
-    try:
-        sys.exit(main())
-    except (ExportError, ToolError) as err:
-        sys.exit(f'export_onnx.py: error: {err}')
+    from hrseg_plugin.apis.runner_utils import run_tool
+    run_tool(main, errors=(ExportError, ))

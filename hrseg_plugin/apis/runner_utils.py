@@ -166,16 +166,20 @@ def export_local_rank(args: argparse.Namespace) -> None:
         os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0))
 
 
-def run_tool(main: Callable[[], Any], prog: Optional[str] = None) -> None:
-    """Run a tool's ``main``, reporting :class:`ToolError` without a
-    traceback as ``<prog>: error: <message>`` on stderr, exit status 2."""
+def run_tool(main: Callable[[], Any], prog: Optional[str] = None,
+             errors: tuple = ()) -> None:
+    """Run a tool's ``main``, reporting :class:`ToolError` (and the
+    exception types in ``errors``) without a traceback as ``<prog>: error:
+    <message>`` on stderr, exit status 2; otherwise exit with the status
+    ``main`` returns when it is an int (0 else)."""
     prog = prog or osp.basename(sys.argv[0])
     try:
-        main()
-    except ToolError as exc:
+        status = main()
+    except (ToolError, ) + tuple(errors) as exc:
         sys.stdout.flush()
         print(f'{prog}: error: {exc}', file=sys.stderr)
         sys.exit(2)
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 # --------------------------------------------------------------------------
