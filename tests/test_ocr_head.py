@@ -107,3 +107,20 @@ def test_full_model_from_config_matches_stock(repo_root, ours_cfg, stock_cfg):
         out, ref = ours._forward(x), stock._forward(x)
     assert out.shape == (1, 19, 16, 32)
     assert rel_error(out, ref) < 1e-4
+
+
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_ocr_head_with_group_norm_matches_stock(mode):
+    """The rearranged attention holds for any norm: GroupNorm is not an
+    affine map in eval mode, so it stays after the attention."""
+    cfg = dict(_head_cfg([8, 16, 32, 64]), dropout_ratio=0,
+               norm_cfg=dict(type='GN', num_groups=4))
+    stock = randomize_(StockOCRHead(**cfg)).train(mode == 'train')
+    ours = OCRHead(**cfg).train(mode == 'train')
+    ours.load_state_dict(stock.state_dict(), strict=True)
+    gen = torch.Generator().manual_seed(0)
+    feats = [torch.randn(2, c, 16 // 2**i, 24 // 2**i, generator=gen)
+             for i, c in enumerate([8, 16, 32, 64])]
+    prev = 4 * torch.randn(2, 7, 16, 24, generator=gen)
+    with torch.no_grad():
+        assert rel_error(ours(feats, prev), stock(feats, prev)) < 1e-5

@@ -138,9 +138,11 @@ class ObjectAttentionBlock(nn.Module):
             context = _attend(value.flatten(2), sim, n, h, w, channels_last)
             return project(context)
         values = conv(value)  # N, C, K, 1: the conv over K vectors only
-        norm_first = project.with_norm and not project.norm.training and \
+        # a BatchNorm in eval mode is affine per channel: it commutes with
+        # the attention the same way (not so GroupNorm & co., nor training)
+        norm_first = project.with_norm and can_fold(conv, project.norm) and \
             tuple(project.order[:2]) == ('conv', 'norm')
-        if norm_first:  # eval: the norm is affine, it commutes the same way
+        if norm_first:
             values = project.norm(values)
         context = _attend(values.flatten(2), sim, n, h, w, channels_last)
         for layer in project.order[1:]:
