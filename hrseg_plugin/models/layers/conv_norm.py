@@ -15,10 +15,12 @@ _state = threading.local()
 @contextlib.contextmanager
 def eval_folding(enabled: bool) -> Iterator[None]:
     """Turn the folding of :func:`conv_norm_forward` on or off (in this
-    thread) for a block of code; on by default. Off, the conv and its norm
-    run one after the other, the same float operations as stock mmseg /
-    mmdet: for comparisons op for op, where a random-weight detector would
-    turn the ~1e-6 rounding difference into other top-k picks."""
+    thread) for a block of code; on by default. Off, each conv and its norm
+    run one after the other, so that HRNet computes the same float
+    operations as stock mmseg / mmdet: for comparisons op for op, where a
+    random-weight detector would turn the ~1e-6 rounding difference into
+    other top-k picks. (The OCR head's rearranged attention is not
+    affected.)"""
     before = getattr(_state, 'enabled', True)
     _state.enabled = enabled
     try:
