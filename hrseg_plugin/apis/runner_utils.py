@@ -667,11 +667,11 @@ def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
     from mmengine.model import revert_sync_batchnorm
     init_model = import_object(get_task_spec(cfg).init_model)
     with trusted_checkpoint_loading():
-        model = init_model(copy.deepcopy(cfg), checkpoint=None,
-                           device=device)
-        check_checkpoint_fits(checkpoint, model)
         model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
                            device=device)
+        # the keys a model has do not depend on what was loaded into it:
+        # check the file against this one model instead of building twice
+        check_checkpoint_fits(checkpoint, model)
     # SyncBN cannot run in a single process: use plain BN (mmdet's
     # init_detector does this already, mmseg's init_model does not).
     return revert_sync_batchnorm(model).eval()
