@@ -20,7 +20,7 @@ model = dict(
             type='ResNetV1c',
             depth=101,
             init_cfg=dict(
-                type='Pretrained',
+                type='hrseg_plugin.CheckedPretrained',
                 checkpoint='open-mmlab://resnet101_v1c'))),
     decode_head=dict(in_channels=[512, 512], channels=1024),
     auxiliary_head=[

@@ -14,7 +14,8 @@ model = dict(
         norm_eval=True,  # stock mmdet HRNet keeps BN statistics frozen
         upsample_cfg=dict(mode='nearest'),  # stock mmdet HRNet's fuse
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://msra/hrnetv2_w18')),
     # V2p: our HRFPN takes stock's arguments (in_channels [18, 36, 72, 144],
     # out_channels 256 come from the base)
     neck=dict(type='hrseg_plugin.HRFPN'))

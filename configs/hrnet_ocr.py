@@ -9,7 +9,8 @@ model = dict(
     backbone=dict(
         arch='w48',
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w48')),
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://msra/hrnetv2_w48')),
     decode_head=[
         dict(
             type='FCNHead',

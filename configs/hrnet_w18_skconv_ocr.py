@@ -11,10 +11,15 @@
 #
 # The ImageNet HRNet-W18 checkpoint still initializes the stem, the norms,
 # the transitions and the fuse layers; the SK convs have no pretrained
-# weights and start from the Kaiming init (mmengine logs them as missing
-# keys).
+# weights and start from the Kaiming init: allow_missing lets
+# CheckedPretrained leave exactly those keys (an SK conv's branches, fuse and
+# select) untrained, and still refuse a checkpoint missing any other key.
 _base_ = './hrnet_w18_ocr.py'
 # stock mmseg has no SKConv: no twin for tools/benchmark.py --compare-stock
 stock_equivalent = None
 model = dict(
-    backbone=dict(conv_cfg=dict(type='hrseg_plugin.SKConv', groups=2)))
+    backbone=dict(
+        conv_cfg=dict(type='hrseg_plugin.SKConv', groups=2),
+        init_cfg=dict(allow_missing=[
+            r'\.(branches\.\d+\.(conv|bn)|fuse\.(conv|bn)|select)\.'
+        ])))

@@ -5,7 +5,7 @@
 # 160k schedule as stock ocrnet_hr48_4xb4-160k_ade20k: replace
 # schedule_80k.py by schedule_160k.py.
 _base_ = [
-    './_base_/models/hrnet_ocr.py', 'mmseg::_base_/datasets/ade20k.py',
+    './_base_/models/hrnet_ocr.py', './_base_/datasets/ade20k_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
@@ -19,7 +19,8 @@ model = dict(
     backbone=dict(
         arch='w48',
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w48')),
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://msra/hrnetv2_w48')),
     decode_head=[
         dict(
             type='FCNHead',
@@ -50,3 +51,14 @@ model = dict(
             loss_decode=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     ])
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed
+# (a kill never leaves the latest one unreadable); training stops at the
+# first NaN/Inf loss; heads' in_channels are checked against the backbone
+# before any data is read; skipped unreadable images are counted
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
+]

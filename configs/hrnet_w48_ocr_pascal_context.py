@@ -7,7 +7,7 @@
 # configs/hrnet_ocr.py's with 59 classes.
 _base_ = [
     './_base_/models/hrnet_ocr.py',
-    'mmseg::_base_/datasets/pascal_context_59.py',
+    './_base_/datasets/pascal_context_59_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
@@ -20,7 +20,8 @@ model = dict(
     backbone=dict(
         arch='w48',
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w48')),
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://msra/hrnetv2_w48')),
     decode_head=[
         dict(
             type='FCNHead',
@@ -54,3 +55,14 @@ model = dict(
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(320, 320)))
 optimizer = dict(type='SGD', lr=0.004, momentum=0.9, weight_decay=0.0001)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed
+# (a kill never leaves the latest one unreadable); training stops at the
+# first NaN/Inf loss; heads' in_channels are checked against the backbone
+# before any data is read; skipped unreadable images are counted
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [
+    dict(type='hrseg_plugin.NonFiniteLossHook'),
+    dict(type='hrseg_plugin.ModelCheckHook'),
+    dict(type='hrseg_plugin.SkippedImagesHook')
+]

@@ -2,4 +2,5 @@
 # else as configs/spnet_r50.py.
 _base_ = './spnet_r50.py'
 model = dict(
-    pretrained='open-mmlab://resnet101_v1c', backbone=dict(depth=101))
+    backbone=dict(
+        depth=101, init_cfg=dict(checkpoint='open-mmlab://resnet101_v1c')))

@@ -10,7 +10,10 @@
 # into all blocks of the selected stages, so this config uses stage 4 only
 # (3 SPMs instead of SPNet's 6; the stage-4 ones hold ~90% of SPNet's SPM
 # parameters). The ImageNet ResNetV1c checkpoint loads unchanged: plugins
-# add modules, they rename nothing.
+# add modules, they rename nothing. It loads through
+# hrseg_plugin.CheckedPretrained (not the base's model-level `pretrained`,
+# which is mmengine's Pretrained): a checkpoint of another depth or network
+# is refused by name; only the SPM keys may be missing from it.
 _base_ = [
     'mmseg::_base_/models/fcn_r50-d8.py',
     './_base_/datasets/cityscapes_checked.py',
@@ -22,12 +25,18 @@ norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (512, 1024)
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(plugins=[
-        dict(
-            cfg=dict(type='hrseg_plugin.SPM'),
-            stages=(False, False, False, True),
-            position='after_conv2')
-    ]),
+    pretrained=None,
+    backbone=dict(
+        plugins=[
+            dict(
+                cfg=dict(type='hrseg_plugin.SPM'),
+                stages=(False, False, False, True),
+                position='after_conv2')
+        ],
+        init_cfg=dict(
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://resnet50_v1c',
+            allow_missing=[r'\.spm\.'])),
     decode_head=dict(
         _delete_=True,
         type='hrseg_plugin.StripPoolingHead',

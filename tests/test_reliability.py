@@ -9,6 +9,7 @@ configurations and sizes: tests/test_properties.py.
 import copy
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -617,3 +618,158 @@ def test_cityscapes_configs_use_the_checked_loaders(demo_data, tmp_path,
     with pytest.raises(ValueError, match=f'label file {seg_path} has values '
                        r'26 outside \[0, 19\)'):
         ds[1]
+
+
+# --------------------------------------------------------------------------
+# every config: pretrained weights load through CheckedPretrained and the
+# segmentation data through the checked loaders
+# --------------------------------------------------------------------------
+CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
+                 if '_base_' not in p.parts)
+
+
+def checkpoint_inits(node, where='model'):
+    """(where, init_cfg) of every init_cfg below ``node`` that loads a
+    checkpoint."""
+    found = []
+    if isinstance(node, dict):
+        if 'checkpoint' in node and 'type' in node:
+            found.append((where, node))
+        for key, value in node.items():
+            found += checkpoint_inits(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            found += checkpoint_inits(value, f'{where}.{i}')
+    return found
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[str(p.relative_to(REPO)) for p in CONFIGS])
+def test_configs_load_pretrained_weights_and_data_checked(path):
+    cfg = Config.fromfile(str(path))
+    assert cfg.model.get('pretrained') is None, (
+        'model.pretrained is loaded by mmengine\'s unchecked Pretrained')
+    for where, init in checkpoint_inits(cfg.model.to_dict()):
+        assert init['type'] == 'hrseg_plugin.CheckedPretrained', where
+    if cfg.default_scope != 'mmseg':
+        return
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        types = [t['type'] for t in cfg[loader].dataset.pipeline]
+        assert 'LoadImageFromFile' not in types, loader
+        assert 'LoadAnnotations' not in types, loader
+        assert 'hrseg_plugin.LoadImageFromFile' in types, loader
+        assert 'hrseg_plugin.LoadSegAnnotations' in types, loader
+
+
+def plain_hrnet_checkpoint(path, arch='w18'):
+    """A checkpoint shaped like the model zoo's ImageNet HRNetV2: the
+    backbone's keys plus classification-head keys the segmentor has not."""
+    sd = dict(HRNet(arch=arch).state_dict())
+    sd['incre_modules.0.0.conv1.weight'] = torch.zeros(32, 18, 1, 1)
+    sd['classifier.weight'] = torch.zeros(1000, 2048)
+    torch.save(dict(state_dict=sd), path)
+    return sd
+
+
+def plain_resnet_v1c_checkpoint(path, depth=50):
+    from mmseg.models.backbones import ResNetV1c
+    sd = dict(ResNetV1c(depth=depth).state_dict())
+    sd['fc.weight'] = torch.zeros(1000, 2048)
+    torch.save(sd, path)
+    return sd
+
+
+@pytest.mark.parametrize('config, make_checkpoint, wrong_checkpoint', [
+    ('hrnet_w18_ocr.py', plain_hrnet_checkpoint,
+     functools.partial(plain_hrnet_checkpoint, arch='w32')),
+    # the SK convs' keys may be missing from a plain HRNet's checkpoint,
+    # nothing else may
+    ('hrnet_w18_skconv_ocr.py', plain_hrnet_checkpoint,
+     functools.partial(plain_hrnet_checkpoint, arch='w18_small_v1')),
+    ('faster_rcnn_hrnetv2p_w18.py', plain_hrnet_checkpoint,
+     functools.partial(plain_hrnet_checkpoint, arch='w40')),
+    # the SPM plugins' keys may be missing from ResNetV1c's checkpoint
+    ('spnet_r50.py', plain_resnet_v1c_checkpoint,
+     functools.partial(plain_resnet_v1c_checkpoint, depth=18)),
+])
+def test_configs_pretrained_init_loads_or_refuses(tmp_path, config,
+                                                  make_checkpoint,
+                                                  wrong_checkpoint):
+    """The configs' ImageNet init, pointed at a local file of the right
+    network, loads every key the file has; a file of another width or depth
+    is refused by name instead of half-loading."""
+    from mmengine.registry import MODELS
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    init_default_scope(cfg.default_scope)
+    good = str(tmp_path / 'imagenet.pth')
+    sd = make_checkpoint(good)
+    cfg.model.backbone.init_cfg.checkpoint = good
+    backbone = MODELS.build(cfg.model.backbone)
+    backbone.init_weights()
+    own = backbone.state_dict()
+    may_miss = [re.compile(p) for p in
+                cfg.model.backbone.init_cfg.get('allow_missing', [])]
+    for key, value in own.items():
+        if not any(p.search(key) for p in may_miss):
+            assert torch.equal(value, sd[key]), key
+
+    bad = str(tmp_path / 'other.pth')
+    wrong_checkpoint(bad)
+    cfg.model.backbone.init_cfg.checkpoint = bad
+    backbone = MODELS.build(cfg.model.backbone)
+    with pytest.raises(ValueError, match=f'refusing to load {bad}: it is '
+                       'not a checkpoint of this model'):
+        backbone.init_weights()
+
+
+def make_ade20k(root, label_values):
+    for split in ('training', 'validation'):
+        (root / 'images' / split).mkdir(parents=True)
+        (root / 'annotations' / split).mkdir(parents=True)
+        for i, value in enumerate(label_values):
+            write_png(root / 'images' / split / f'a{i}.jpg',
+                      np.full((64, 96, 3), 100, np.uint8))
+            write_png(root / 'annotations' / split / f'a{i}.png',
+                      np.full((64, 96), value, np.uint8))
+
+
+def make_pascal_context(root, label_values):
+    for sub in ('JPEGImages', 'SegmentationClassContext',
+                'ImageSets/SegmentationContext'):
+        (root / sub).mkdir(parents=True)
+    names = [f'2008_{i:06d}' for i in range(len(label_values))]
+    for name, value in zip(names, label_values):
+        write_png(root / 'JPEGImages' / f'{name}.jpg',
+                  np.full((64, 96, 3), 100, np.uint8))
+        write_png(root / 'SegmentationClassContext' / f'{name}.png',
+                  np.full((64, 96), value, np.uint8))
+    for split in ('train', 'val'):
+        (root / 'ImageSets/SegmentationContext' / f'{split}.txt').write_text(
+            '\n'.join(names) + '\n')
+
+
+@pytest.mark.parametrize('config, make_data, num_classes', [
+    ('hrnet_w48_ocr_ade20k.py', make_ade20k, 150),
+    ('hrnet_w48_ocr_pascal_context.py', make_pascal_context, 59),
+])
+def test_ade20k_and_pascal_context_labels_checked(tmp_path, config,
+                                                  make_data, num_classes):
+    """The last class value (num_classes after reduce_zero_label's shift)
+    loads; one more (a label file of a bigger label set) fails naming the
+    file."""
+    from mmseg.registry import DATASETS
+    init_default_scope('mmseg')
+    root = tmp_path / 'data'
+    make_data(root, [num_classes, num_classes + 1])
+    cfg = Config.fromfile(str(REPO / 'configs' / config))
+    for loader in ('train_dataloader', 'val_dataloader'):
+        ds_cfg = cfg[loader].dataset
+        ds_cfg.data_root = str(root)
+        ds = DATASETS.build(ds_cfg)
+        assert set(ds[0]['data_samples'].gt_sem_seg.data.unique().tolist()) \
+            == {num_classes - 1}
+        seg_path = ds.get_data_info(1)['seg_map_path']
+        with pytest.raises(ValueError,
+                           match=f'label file {seg_path} has values '
+                           rf'{num_classes} outside \[0, {num_classes}\)'):
+            ds[1]

@@ -59,9 +59,9 @@ train_pipeline = [
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='hrseg_plugin.LoadImageFromFile'),
     dict(type='Resize', scale=(512, 256), keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='hrseg_plugin.LoadSegAnnotations', num_classes=19),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(

@@ -25,9 +25,14 @@ model = dict(
         norm_eval=False,
         # the heads are pure PyTorch: let them run in channels_last too
         out_channels_last=True,
-        # the ImageNet-pretrained HRNetV2-W18 of the model zoo
+        # the ImageNet-pretrained HRNetV2-W18 of the model zoo, loaded by
+        # hrseg_plugin.CheckedPretrained: mmengine's Pretrained, but a
+        # checkpoint of another width or network (missing or mis-shaped
+        # keys) is refused by name instead of half-loaded; the classifier
+        # keys (incre_modules, classifier ...) are logged and skipped
         init_cfg=dict(
-            type='Pretrained', checkpoint='open-mmlab://msra/hrnetv2_w18')),
+            type='hrseg_plugin.CheckedPretrained',
+            checkpoint='open-mmlab://msra/hrnetv2_w18')),
     decode_head=[
         dict(
             type='FCNHead',
