@@ -18,3 +18,9 @@ model = dict(
     # V2p: our HRFPN takes stock's arguments (in_channels [18, 36, 72, 144],
     # out_channels 256 come from the base)
     neck=dict(type='hrseg_plugin.HRFPN'))
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed (a
+# kill never leaves the latest one unreadable); training stops at the first
+# NaN/Inf loss, naming the loss term
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [dict(type='hrseg_plugin.NonFiniteLossHook')]

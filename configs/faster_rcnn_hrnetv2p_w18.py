@@ -21,3 +21,9 @@ model = dict(
 
 # the same detector in stock mmdet (tools/benchmark.py --compare-stock)
 stock_equivalent = 'mmdet::hrnet/faster-rcnn_hrnetv2p-w18-1x_coco.py'
+
+# hrseg_plugin.engine: checkpoints written to a temporary file and renamed (a
+# kill never leaves the latest one unreadable); training stops at the first
+# NaN/Inf loss, naming the loss term
+default_hooks = dict(checkpoint=dict(type='hrseg_plugin.AtomicCheckpointHook'))
+custom_hooks = [dict(type='hrseg_plugin.NonFiniteLossHook')]

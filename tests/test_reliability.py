@@ -176,6 +176,27 @@ def test_hook_is_in_the_demo_configs_and_train_py_reports_it(demo_data,
     assert not list(tmp_path.glob('iter_*.pth'))
 
 
+def test_hook_stops_a_detector_on_a_non_finite_loss_term():
+    """The hook wraps any mmengine model's parse_losses: an mmdet detector
+    of the demo config stops on its first NaN term, named."""
+    from types import SimpleNamespace
+
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(
+        str(REPO / 'configs' / 'demo' / 'faster_rcnn_hrnetv2p_w18.py'))
+    model = MODELS.build(cfg.model)
+    NonFiniteLossHook().before_train(
+        SimpleNamespace(model=model, iter=6, epoch=0))
+    finite = dict(loss_rpn_cls=torch.tensor(0.5), loss_bbox=torch.tensor(1.))
+    loss, _ = model.parse_losses(finite)
+    assert loss.item() == 1.5
+    with pytest.raises(NonFiniteLossError,
+                       match='non-finite loss at iteration 7 .*'
+                       'loss_bbox=nan'):
+        model.parse_losses(dict(finite, loss_bbox=torch.tensor(float('nan'))))
+
+
 def test_all_ignore_crop_gives_finite_loss_and_gradients():
     for name in ('hrnet_ocr', 'bisenet_r18'):
         model = build_demo_model(name)
@@ -651,6 +672,9 @@ def test_configs_load_pretrained_weights_and_data_checked(path):
         'model.pretrained is loaded by mmengine\'s unchecked Pretrained')
     for where, init in checkpoint_inits(cfg.model.to_dict()):
         assert init['type'] == 'hrseg_plugin.CheckedPretrained', where
+    assert cfg.default_hooks.checkpoint.type == \
+        'hrseg_plugin.AtomicCheckpointHook'
+    assert {'type': 'hrseg_plugin.NonFiniteLossHook'} in cfg.custom_hooks
     if cfg.default_scope != 'mmseg':
         return
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -118,7 +118,9 @@ train_cfg = dict(
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=100,
+        type='hrseg_plugin.AtomicCheckpointHook',
+        by_epoch=False,
+        interval=100,
         max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False)
