@@ -287,6 +287,15 @@ def test_config_is_stock_with_our_backbone_and_neck(config):
     base, = re.findall(r"^_base_ = '(mmdet::.+)'$",
                        (REPO / config).read_text(), re.M)
     assert ours.pop('stock_equivalent', None) in (None, base)
+    # our reliability hooks: crash-safe checkpoints (stock's arguments),
+    # stop at the first NaN/Inf loss
+    checkpoint_hook = ours['default_hooks'].pop('checkpoint')
+    assert checkpoint_hook == dict(
+        stock['default_hooks'].pop('checkpoint'),
+        type='hrseg_plugin.AtomicCheckpointHook')
+    assert ours.pop('custom_hooks') == [
+        dict(type='hrseg_plugin.NonFiniteLossHook')]
+    assert 'custom_hooks' not in stock
     model, stock_model = ours.pop('model'), stock.pop('model')
     assert ours == stock
     backbone, stock_backbone = model.pop('backbone'), stock_model.pop(
@@ -296,7 +305,9 @@ def test_config_is_stock_with_our_backbone_and_neck(config):
     assert backbone == dict(
         type='hrseg_plugin.HRNet', arch=backbone['arch'], norm_eval=True,
         upsample_cfg=dict(mode='nearest'),
-        init_cfg=stock_backbone['init_cfg'])
+        # the same checkpoint, loaded with the key / shape check
+        init_cfg=dict(stock_backbone['init_cfg'],
+                      type='hrseg_plugin.CheckedPretrained'))
     assert plain(ARCH_SETTINGS[backbone['arch']]) == stock_backbone['extra']
     assert stock_backbone['type'] == 'HRNet'
     assert set(stock_backbone) == {'type', 'extra', 'init_cfg'}
