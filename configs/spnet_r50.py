@@ -27,6 +27,9 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(
+        # stock's ResNetV1c with its conv + BN pairs folded in eval mode
+        # (same arguments, plugins and keys)
+        type='hrseg_plugin.ResNetV1c',
         plugins=[
             dict(
                 cfg=dict(type='hrseg_plugin.SPM'),

@@ -25,7 +25,7 @@ BACKBONES = {
     'bisenet': dict(
         type='hrseg_plugin.BiSeNet',
         backbone_cfg=dict(
-            type='ResNet', depth=18, out_indices=(0, 1, 2, 3),
+            type='hrseg_plugin.ResNet', depth=18, out_indices=(0, 1, 2, 3),
             base_channels=16),
         context_channels=32),
 }
@@ -103,16 +103,22 @@ def _norm_calls(model, x):
 
 
 @pytest.mark.parametrize('name', sorted(BACKBONES))
-def test_eval_folding_same_outputs(name):
+def test_eval_folding_same_outputs(name, monkeypatch):
     """In eval mode the BatchNorms after our convs are folded into the
     conv weights (on the fly, nothing stored): outputs equal the unfolded
     run to float rounding, the state dict is untouched, and the folded
-    norms do not run. HRNet folds every norm; BiSeNet every norm of its
-    own layers (the context backbone is stock mmseg's ResNet)."""
+    norms do not run. Where folding would cost more than the norm (small
+    maps, many input channels: here the 1/32 stage) the pair runs
+    unfolded; forced to fold everywhere, no norm is left in either
+    network (BiSeNet's context ResNet is hrseg_plugin.ResNet)."""
+    from hrseg_plugin.models.layers import conv_norm
     model = randomize_(MODELS.build(BACKBONES[name])).eval()
     keys = list(model.state_dict())
     x = torch.randn(2, 3, 67, 131, generator=torch.Generator().manual_seed(0))
     folded, folded_calls = _norm_calls(model, x)
+    with monkeypatch.context() as patch:
+        patch.setattr(conv_norm, 'folding_pays', lambda conv, x: True)
+        all_folded, all_folded_calls = _norm_calls(model, x)
     # unfolded: our conv/norm pairs, and mmcv's ConvModules
     convmodules = [m for m in model.modules() if isinstance(m, ConvModule)]
     for m in convmodules:
@@ -121,18 +127,73 @@ def test_eval_folding_same_outputs(name):
         plain, plain_calls = _norm_calls(model, x)
     for m in convmodules:
         m.turn_on_efficient_conv_bn_eval(True)
-    for a, b in zip(folded, plain):
-        assert rel_error(a, b) < 1e-5
+    for a, b, c in zip(folded, all_folded, plain):
+        assert rel_error(a, c) < 1e-5
+        assert rel_error(b, c) < 1e-5
     assert list(model.state_dict()) == keys
-    stock_norms = sum(
-        isinstance(m, _BatchNorm)
-        for n, m in model.named_modules() if '.backbone.' in n)
-    assert folded_calls == stock_norms  # 0 for HRNet
-    assert plain_calls > folded_calls
+    assert all_folded_calls == 0
+    assert 0 < folded_calls < plain_calls
     # training mode: batch statistics, nothing folded
     model.train()
     _, train_calls = _norm_calls(model, x)
     assert train_calls == plain_calls
+
+
+def test_folding_pays_on_large_maps_only():
+    """Folding scales the weight (C_out x C_in x 9 values) where the norm
+    scales the output (C_out x pixels): it runs where the output has at
+    least C_in x 9 pixels."""
+    from hrseg_plugin.models.layers.conv_norm import folding_pays
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1)
+    assert folding_pays(conv, torch.empty(1, 64, 24, 24))  # 576 pixels
+    assert not folding_pays(conv, torch.empty(1, 64, 23, 24))  # 552
+    assert folding_pays(conv, torch.empty(2, 64, 12, 24))  # batch counts
+    strided = torch.nn.Conv2d(64, 64, 3, stride=2, padding=1)
+    assert not folding_pays(strided, torch.empty(1, 64, 24, 24))  # 144 out
+    grouped = torch.nn.Conv2d(64, 64, 3, padding=1, groups=64)  # 9 inputs
+    assert folding_pays(grouped, torch.empty(1, 64, 3, 3))
+
+
+@pytest.mark.parametrize('arch', [
+    dict(type='ResNet', depth=18),
+    dict(type='ResNetV1c', depth=50, dilations=(1, 1, 2, 4),
+         strides=(1, 2, 1, 1),
+         plugins=[dict(cfg=dict(type='hrseg_plugin.SPM'),
+                       stages=(False, False, True, True),
+                       position='after_conv2')]),
+])
+@pytest.mark.parametrize('mode', ['eval', 'train'])
+def test_folding_resnet_matches_stock(arch, mode):
+    """hrseg_plugin.ResNet / ResNetV1c (stock's with conv + BN folded in
+    eval mode): stock's keys, and with stock's weights stock's outputs and
+    gradients; in eval mode only the norms where folding does not pay
+    run."""
+    from mmseg.registry import MODELS as MMSEG_MODELS
+    cfg = dict(arch, stem_channels=16, base_channels=8,
+               out_indices=(0, 1, 2, 3))
+    stock = randomize_(MMSEG_MODELS.build(cfg))
+    ours = MMSEG_MODELS.build(dict(cfg, type='hrseg_plugin.' + arch['type']))
+    assert type(ours).__module__ == 'hrseg_plugin.models.backbones.resnet'
+    assert list(ours.state_dict()) == list(stock.state_dict())
+    ours.load_state_dict(stock.state_dict())
+    x = torch.randn(2, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    results = []
+    for model in (stock, ours):
+        model.train(mode == 'train')
+        xs = x.clone().requires_grad_()
+        out = model(xs)
+        sum((t**2).mean() for t in out).backward()
+        results.append((out, xs.grad, [p.grad for p in model.parameters()]))
+    (s_out, s_gx, s_grads), (o_out, o_gx, o_grads) = results
+    for a, b in zip(o_out, s_out):
+        assert a.shape == b.shape and rel_error(a, b) < 1e-5
+    assert rel_error(o_gx, s_gx) < 1e-4
+    for a, b in zip(o_grads, s_grads):
+        assert rel_error(a, b) < 1e-4
+    if mode == 'eval':
+        _, stock_calls = _norm_calls(stock, x)
+        _, our_calls = _norm_calls(ours, x)
+        assert our_calls < stock_calls / 2
 
 
 def test_torch_compile_traces_the_folded_networks():

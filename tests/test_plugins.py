@@ -16,7 +16,9 @@ from mmcv.cnn import build_conv_layer, build_plugin_layer
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from hrseg_plugin.models.backbones import HRNet
+from mmseg.models.backbones import ResNet as StockResNet
+
+from hrseg_plugin.models.backbones import HRNet, ResNetV1c
 from hrseg_plugin.models.decode_heads import StripPoolingHead
 from hrseg_plugin.models.layers import MPM, SPM, PluginBasicBlock, SKConv
 
@@ -556,7 +558,10 @@ def _build(config):
                                           ('configs/demo/spnet_r50.py', 50)])
 def test_spnet_configs(config, depth):
     model = _build(config)
-    assert type(model.backbone).__name__ == 'ResNetV1c'  # stock
+    # stock's ResNetV1c, its conv + BN pairs folded in eval
+    assert type(model.backbone) is ResNetV1c
+    assert isinstance(model.backbone, StockResNet)
+    assert model.backbone.deep_stem and not model.backbone.avg_down
     assert model.backbone.depth == depth
     spms = [n for n, m in model.named_modules() if isinstance(m, SPM)]
     assert len(spms) == 3 and all(

@@ -23,7 +23,8 @@ model = dict(
         spatial_channels=(32, 32, 32, 64),
         context_channels=64,
         backbone_cfg=dict(
-            type='ResNet',
+            # stock mmseg's ResNet, conv + BN folded in eval (same keys)
+            type='hrseg_plugin.ResNet',
             depth=18,
             stem_channels=32,
             base_channels=32,

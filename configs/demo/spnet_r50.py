@@ -22,7 +22,8 @@ model = dict(
         seg_pad_val=255,
         size=crop_size),
     backbone=dict(
-        type='ResNetV1c',
+        # stock mmseg's ResNetV1c, conv + BN folded in eval (same keys)
+        type='hrseg_plugin.ResNetV1c',
         depth=50,
         stem_channels=32,
         base_channels=16,
