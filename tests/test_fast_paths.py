@@ -228,7 +228,7 @@ def test_benchmark_tool_compares_with_stock(tmp_path, repo_root):
     proc = subprocess.run([
         sys.executable, 'tools/benchmark.py', 'configs/hrnet_w18_ocr.py',
         '--shape', '64', '96', '--compare-stock', '--repeat', '2',
-        '--warmup', '0', '--json', str(out)
+        '--warmup', '0', '--json', str(out), '--profile', '3'
     ], cwd=repo_root, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(out.read_text())
@@ -246,6 +246,40 @@ def test_benchmark_tool_compares_with_stock(tmp_path, repo_root):
     saved = 256 * 512 * (16 * 24 - 19) / 1e9
     assert saved <= stock['gmacs'] - ours['gmacs'] <= 1.2 * saved
     assert 'speed-up' in proc.stdout
+    for name in ('ours', 'stock'):
+        assert f'{name}: forward convolutions ' in proc.stdout
+
+
+def test_conv_profile_counts_calls_and_macs():
+    """--profile's conv table: calls per step and MACs per call of a
+    known strided, grouped conv; transposed convs are left out."""
+    import torch.nn.functional as F
+
+    from hrseg_plugin.apis.conv_profile import (conv_macs,
+                                                format_conv_profile,
+                                                profile_convolutions)
+    x = torch.randn(2, 8, 33, 40)
+    w = torch.randn(16, 4, 3, 3)
+    up = torch.randn(8, 8, 2, 2)
+
+    def step():
+        for _ in range(3):
+            F.conv2d(x, w, stride=2, padding=1, groups=2)
+        F.conv_transpose2d(x, up, stride=2)
+
+    wall, shapes = profile_convolutions(step, runs=2)
+    shape, = shapes
+    assert (shape.input_shape, shape.weight_shape, shape.stride,
+            shape.groups, shape.calls) == ((2, 8, 33, 40), (16, 4, 3, 3),
+                                           (2, 2), 2, 3)
+    # output 17 x 20; 16 output channels, each over 4 inputs x 3 x 3
+    assert shape.gmacs * 1e9 == pytest.approx(2 * 16 * 17 * 20 * 4 * 9)
+    assert conv_macs((1, 3, 7, 7), (5, 3, 3, 3), (1, 1), (0, 0), (2, 2),
+                     1) == 5 * 3 * 3 * 27
+    assert 0 < shape.seconds < wall
+    text = format_conv_profile('ours', wall, shapes, 5)
+    assert text.startswith('ours: forward convolutions ')
+    assert '2x8x33x40' in text and '16x4x3x3' in text
 
 
 def test_benchmark_tool_refuses_config_without_twin(tmp_path, repo_root):

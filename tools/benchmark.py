@@ -71,6 +71,11 @@ def parse_args(argv=None):
     parser.add_argument('--onnx', action='store_true',
                         help='also export our model to ONNX (what the timed '
                         'step runs) and time it in onnxruntime (infer only)')
+    parser.add_argument('--profile', type=int, default=0, metavar='N',
+                        help='after timing, run each model twice under the '
+                        'torch profiler and print its forward convolutions: '
+                        'their share of the step, their GMAC/s and the N '
+                        'slowest conv shapes')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory runs (each needs a fresh '
                         'process)')
@@ -81,8 +86,10 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.onnx and args.mode != 'infer':
         parser.error('--onnx times inference only (--mode infer)')
-    if args.repeat < 1 or args.batch < 1 or args.warmup < 0:
-        parser.error('--repeat and --batch must be >= 1, --warmup >= 0')
+    if args.repeat < 1 or args.batch < 1 or args.warmup < 0 \
+            or args.profile < 0:
+        parser.error('--repeat and --batch must be >= 1, --warmup and '
+                     '--profile >= 0')
     return args
 
 
@@ -161,6 +168,13 @@ def main(argv=None) -> int:
     for name, secs in bm.time_interleaved(steps, args.warmup,
                                           args.repeat).items():
         results[name].seconds = secs
+    profiles = []
+    if args.profile:
+        from hrseg_plugin.apis.conv_profile import (format_conv_profile,
+                                                    profile_convolutions)
+        for name in models:
+            profiles.append(format_conv_profile(
+                name, *profile_convolutions(steps[name]), args.profile))
     del models, steps
     if not args.no_memory:
         for name, (c, o) in configs.items():
@@ -183,6 +197,8 @@ def main(argv=None) -> int:
         print(f'{r.name:6s} {r.median:9.3f} '
               f'{r.images_per_second(args.batch):8.2f} {gmacs} '
               f'{r.params_m:9.2f} {rss}  {r.config}')
+    for text in profiles:
+        print(text)
     ratio = None
     if 'stock' in results:
         ratio = results['stock'].median / results['ours'].median
