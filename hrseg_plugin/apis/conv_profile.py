@@ -5,6 +5,7 @@ The point is the arithmetic floor: when the convolutions that hold most of a
 network's GMACs already run at the machine's best conv throughput, no
 rearrangement of the rest can make the network much faster in float32.
 """
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, List, Tuple
@@ -42,8 +43,6 @@ def profile_convolutions(step: Callable[[], None], runs: int = 2
     seconds per step (profiler overhead included) and the forward 2-D
     convolutions (``aten::convolution``, not transposed) grouped by shape,
     slowest first. Backward convolutions are not included."""
-    import time
-
     from torch.profiler import ProfilerActivity, profile
     with profile(activities=[ProfilerActivity.CPU],
                  record_shapes=True) as prof:

@@ -1,4 +1,4 @@
-"""mmseg's ResNet / ResNetV1c with every conv + BatchNorm pair folded in eval
+"""mmseg's ResNet / ResNetV1c with its conv + BatchNorm pairs folded in eval
 mode (``hrseg_plugin.ResNet``, ``hrseg_plugin.ResNetV1c``).
 
 Same arguments, parameters, buffers and state-dict keys as the stock
@@ -7,7 +7,8 @@ BiSeNetV1's context path, ...) load unchanged, and training computes what
 stock computes. In eval mode (inference, or ``norm_eval`` /
 ``frozen_stages`` norms while training) each BatchNorm is folded into the
 conv before it on every call (:func:`conv_norm_forward`), so the network
-makes one pass less over each activation map. We subclass rather than wrap
+makes one pass less over each activation map (except on maps too small for
+folding to pay, see :func:`folding_pays`). We subclass rather than wrap
 stock's ResNet because its blocks call ``norm(conv(x))`` themselves; the
 blocks here are the folding ones HRNet uses.
 """

@@ -82,10 +82,12 @@ def conv_norm_forward(conv: nn.Module, norm: nn.Module,
     current parameters (:func:`folded_weight_and_bias`, after Xiong et
     al., "Tune-Mode ConvBN Blocks For Efficient Transfer Learning", 2023):
     nothing is cached that could go stale, the state dict keeps
-    both modules, and gradients reach both as without folding. It serves
-    :class:`FoldingConvModule` and the conv / norm pairs that are not
-    ConvModules (HRNet's blocks, stem, fuse and transition units, whose
-    checkpoint key layout rules out ConvModule).
+    both modules, and gradients reach both as without folding. Where the
+    output map is too small for that to pay (:func:`folding_pays`) the pair
+    runs unfolded. It serves :class:`FoldingConvModule` and the conv / norm
+    pairs that are not ConvModules (HRNet's blocks, stem, fuse and
+    transition units, whose checkpoint key layout rules out ConvModule; the
+    ResNet of :mod:`hrseg_plugin.models.backbones.resnet`).
     """
     if can_fold(conv, norm) and folding_pays(conv, x):
         return conv._conv_forward(x, *folded_weight_and_bias(conv, norm))
