@@ -169,6 +169,7 @@ def test_folding_resnet_matches_stock(arch, mode):
     gradients; in eval mode only the norms where folding does not pay
     run."""
     from mmseg.registry import MODELS as MMSEG_MODELS
+    init_default_scope('mmseg')  # stock = mmseg's, whatever ran before
     cfg = dict(arch, stem_channels=16, base_channels=8,
                out_indices=(0, 1, 2, 3))
     stock = randomize_(MMSEG_MODELS.build(cfg))

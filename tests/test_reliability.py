@@ -341,6 +341,18 @@ def test_labels_out_of_range_are_named(tmp_path, loader):
     assert 'ignore index 255' in msg
 
 
+def test_label_loader_passes_images_without_labels(tmp_path):
+    """mmseg's inference_model drops LoadAnnotations from the test pipeline
+    by its stock type name only: ours must let a label-less sample through
+    (no seg_map_path key), and still name a sample whose label is None."""
+    results = LoadSegAnnotations(num_classes=19)(
+        dict(img_path='x.png', seg_fields=[], reduce_zero_label=False))
+    assert 'gt_seg_map' not in results
+    with pytest.raises(ValueError, match='cannot read label file None'):
+        LoadSegAnnotations(num_classes=19)(
+            dict(seg_map_path=None, seg_fields=[], reduce_zero_label=False))
+
+
 def test_truncated_label_file_is_named(tmp_path):
     path = write_png(tmp_path / 'lab.png', np.zeros((30, 40), np.uint8))
     truncate(path)

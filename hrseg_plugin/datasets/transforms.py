@@ -187,6 +187,12 @@ class LoadSegAnnotations(_MMSegLoadAnnotations):
         self.ignore_index = ignore_index
 
     def _load_seg_map(self, results: dict) -> None:
+        if 'seg_map_path' not in results:
+            # an image without a label: mmseg's inference_model removes
+            # the stock LoadAnnotations from the test pipeline by its type
+            # name, which does not match ours (dataset samples always carry
+            # the key, None or a path)
+            return
         filename = results.get('seg_map_path')
         try:
             super()._load_seg_map(results)
