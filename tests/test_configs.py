@@ -28,6 +28,45 @@ def test_config_builds(path):
     assert sum(p.numel() for p in model.parameters()) > 0
 
 
+def checkpoint_inits(node, where='model'):
+    """(where, init_cfg) of every init_cfg below ``node`` that loads a
+    checkpoint."""
+    found = []
+    if isinstance(node, dict):
+        if 'checkpoint' in node and 'type' in node:
+            found.append((where, node))
+        for key, value in node.items():
+            found += checkpoint_inits(value, f'{where}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            found += checkpoint_inits(value, f'{where}.{i}')
+    return found
+
+
+@pytest.mark.parametrize('path', CONFIGS,
+                         ids=[osp.relpath(p, ROOT) for p in CONFIGS])
+def test_configs_load_pretrained_weights_and_data_checked(path):
+    """Pretrained weights load through hrseg_plugin.CheckedPretrained,
+    checkpoints are written atomically, a NaN loss stops training, and the
+    segmentation data go through the checked loaders (issue 7)."""
+    cfg = Config.fromfile(path)
+    assert cfg.model.get('pretrained') is None, (
+        'model.pretrained is loaded by mmengine\'s unchecked Pretrained')
+    for where, init in checkpoint_inits(cfg.model.to_dict()):
+        assert init['type'] == 'hrseg_plugin.CheckedPretrained', where
+    assert cfg.default_hooks.checkpoint.type == \
+        'hrseg_plugin.AtomicCheckpointHook'
+    assert {'type': 'hrseg_plugin.NonFiniteLossHook'} in cfg.custom_hooks
+    if cfg.default_scope != 'mmseg':
+        return
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        types = [t['type'] for t in cfg[loader].dataset.pipeline]
+        assert 'LoadImageFromFile' not in types, loader
+        assert 'LoadAnnotations' not in types, loader
+        assert 'hrseg_plugin.LoadImageFromFile' in types, loader
+        assert 'hrseg_plugin.LoadSegAnnotations' in types, loader
+
+
 def test_syncbn_reverted_to_bn_by_runner(tmp_path):
     """Stock-style SyncBN configs run in one CPU process: mmengine's runner
     turns SyncBN into BN when not distributed."""

@@ -654,49 +654,9 @@ def test_cityscapes_configs_use_the_checked_loaders(demo_data, tmp_path,
 
 
 # --------------------------------------------------------------------------
-# every config: pretrained weights load through CheckedPretrained and the
-# segmentation data through the checked loaders
+# the configs' pretrained init (that every config uses CheckedPretrained and
+# the checked loaders: tests/test_configs.py)
 # --------------------------------------------------------------------------
-CONFIGS = sorted(p for p in (REPO / 'configs').rglob('*.py')
-                 if '_base_' not in p.parts)
-
-
-def checkpoint_inits(node, where='model'):
-    """(where, init_cfg) of every init_cfg below ``node`` that loads a
-    checkpoint."""
-    found = []
-    if isinstance(node, dict):
-        if 'checkpoint' in node and 'type' in node:
-            found.append((where, node))
-        for key, value in node.items():
-            found += checkpoint_inits(value, f'{where}.{key}')
-    elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            found += checkpoint_inits(value, f'{where}.{i}')
-    return found
-
-
-@pytest.mark.parametrize('path', CONFIGS,
-                         ids=[str(p.relative_to(REPO)) for p in CONFIGS])
-def test_configs_load_pretrained_weights_and_data_checked(path):
-    cfg = Config.fromfile(str(path))
-    assert cfg.model.get('pretrained') is None, (
-        'model.pretrained is loaded by mmengine\'s unchecked Pretrained')
-    for where, init in checkpoint_inits(cfg.model.to_dict()):
-        assert init['type'] == 'hrseg_plugin.CheckedPretrained', where
-    assert cfg.default_hooks.checkpoint.type == \
-        'hrseg_plugin.AtomicCheckpointHook'
-    assert {'type': 'hrseg_plugin.NonFiniteLossHook'} in cfg.custom_hooks
-    if cfg.default_scope != 'mmseg':
-        return
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        types = [t['type'] for t in cfg[loader].dataset.pipeline]
-        assert 'LoadImageFromFile' not in types, loader
-        assert 'LoadAnnotations' not in types, loader
-        assert 'hrseg_plugin.LoadImageFromFile' in types, loader
-        assert 'hrseg_plugin.LoadSegAnnotations' in types, loader
-
-
 def plain_hrnet_checkpoint(path, arch='w18'):
     """A checkpoint shaped like the model zoo's ImageNet HRNetV2: the
     backbone's keys plus classification-head keys the segmentor has not."""
