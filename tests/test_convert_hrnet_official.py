@@ -204,6 +204,14 @@ def test_official_w18_round_trip(tmp_path, capsys, fmt, official_w18,
         # and the criterion's class weights; the CLI's main in-process
         sd = {f'model.{k}': v for k, v in official_w18_sd.items()}
         sd['loss.criterion.weight'] = torch.rand(NUM_CLASSES)
+        # the same keys as the official wrapper around the official loss
+        # (lib/core/criterion.py: CrossEntropy keeps nn.CrossEntropyLoss as
+        # ``criterion``)
+        loss = torch.nn.Module()
+        loss.criterion = torch.nn.CrossEntropyLoss(
+            weight=sd['loss.criterion.weight'])
+        full = official.FullModel(official_w18, loss)
+        assert list(full.state_dict()) == list(sd)
         torch.save(sd, src)
         rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst)
         assert rc == 0, err

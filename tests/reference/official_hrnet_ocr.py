@@ -1,9 +1,19 @@
 """Re-implementation of the official HRNet-OCR segmentation model (tests only).
 
-Source: ``HRNet/HRNet-Semantic-Segmentation`` (branch ``HRNet-OCR``),
-``lib/models/seg_hrnet_ocr.py`` (model), ``lib/models/bn_helper.py`` (norm
-layer), ``lib/config/default.py`` / ``lib/config/models.py`` (config defaults)
-and ``experiments/cityscapes/seg_hrnet_ocr_w48_*.yaml`` (W48 architecture).
+Upstream, read for this re-implementation (not copied):
+repository ``https://github.com/HRNet/HRNet-Semantic-Segmentation``, branch
+``HRNet-OCR``, commit ``0bbb2880446ddff2d78f8dd7e8c4c610151d5a51``:
+
+* ``lib/models/seg_hrnet_ocr.py``: the model (every class and function here
+  except the config presets and :class:`FullModel`);
+* ``lib/models/bn_helper.py``: the norm layer and ``relu_inplace``;
+* ``lib/config/default.py`` (defaults: ``MODEL.ALIGN_CORNERS`` True,
+  ``MODEL.OCR.MID_CHANNELS`` 512, ``MODEL.OCR.KEY_CHANNELS`` 256,
+  ``DATASET.NUM_CLASSES`` 19) and
+  ``experiments/cityscapes/seg_hrnet_ocr_w48_*.yaml`` (W48 architecture,
+  ``MODEL.NUM_OUTPUTS`` 2): the presets of :func:`get_config`;
+* ``lib/utils/utils.py``: :class:`FullModel`, the training wrapper whose
+  state dict the official ``tools/train.py`` saves.
 
 This is the "original model in its own code" that the ``hrnet-official``
 weight converter is tested against. Module and parameter names are identical
@@ -12,22 +22,40 @@ names (``conv1.weight``, ``stage2.0.fuse_layers.0.1.0.weight``,
 ``conv3x3_ocr.0.bias``,
 ``ocr_distri_head.object_context_block.f_pixel.0.weight``,
 ``aux_head.0.bias``, ``cls_head.weight``, ...). The forward computation is the
-official one, operation by operation.
+official one, operation by operation; ``forward`` returns
+``[out_aux, out]`` like upstream (``tools/test.py`` uses ``out``, i.e.
+``TEST.OUTPUT_INDEX`` -1; the loss weighs them with
+``LOSS.BALANCE_WEIGHTS`` [0.4, 1]).
 
-Deliberate deviations from the official file, none of which changes a key
-name, a shape or the eval-mode output:
+Deliberate deviations from upstream, none of which changes a key name, a
+shape, the eval-mode output or the single-process train-mode output (checked
+against the upstream file at the commit above: identical state-dict keys,
+shapes and initial values, module reprs, eval and train outputs,
+gradients and updated BN statistics):
 
 * The normalisation layer is plain :class:`torch.nn.BatchNorm2d` instead of
   ``bn_helper.BatchNorm2d`` (``torch.nn.SyncBatchNorm`` on torch >= 1.0,
-  ``InPlaceABNSync`` on 0.x); the parameters and buffers are the same.
-* ``ALIGN_CORNERS`` is a constructor argument passed down to the modules that
-  interpolate, instead of a module global overwritten by every constructor.
+  ``InPlaceABNSync`` with ``relu_inplace = False`` on 0.x); the parameters
+  and buffers are the same. Only in multi-process (DDP) training does
+  SyncBN differ: it normalises with the statistics of the global batch.
+* ``ALIGN_CORNERS`` is a constructor argument (``align_corners``, stored as
+  an attribute) passed down to the modules that interpolate, instead of the
+  module global that every ``HighResolutionNet`` constructor overwrites (so
+  that two models with different values can live in one process).
 * The config is a plain nested dict shaped like the official yacs config
   (``MODEL.EXTRA.STAGEx``, ``MODEL.OCR``, ``DATASET.NUM_CLASSES``) instead of
-  a ``yacs`` ``CfgNode``; :func:`get_config` gives the W18 / W48 presets.
-* ``init_weights`` only does the official random init; it does not load
-  ImageNet weights (no checkpoint loading here: that is the converter's job).
-* No logging; ``np.int(np.sum(...))`` is ``int(sum(...))``.
+  a ``yacs`` ``CfgNode``; it holds only the model's keys. ``STAGE1`` has
+  ``NUM_BRANCHES`` where the yaml files have the typo ``NUM_RANCHES``
+  (unread by the model either way). The OCR ``DROPOUT`` / ``SCALE`` entries
+  are, as upstream, not read: the model hard-codes 0.05 / 1.
+* ``init_weights`` does the official random init only; it does not load
+  ``MODEL.PRETRAINED`` (ImageNet) weights, so ``get_seg_model`` neither.
+* No logging (``_check_branches`` raises the same errors without
+  ``logger.error``); ``np.int(np.sum(...))`` is ``int(sum(...))``
+  (``np.int`` is gone from numpy >= 1.24); the backbone part of ``forward``
+  is the method :meth:`HighResolutionNet.backbone_features`;
+  ``ObjectAttentionBlock2D`` inherits its constructor; unused locals (``h``,
+  ``w`` in ``SpatialGather_Module.forward``) are dropped.
 
 The official repository publishes W48 configs only. The W18 preset is the same
 model with HRNetV2-W18 widths (18, 36, 72, 144) and otherwise identical
@@ -786,3 +814,8 @@ class FullModel(nn.Module):
         super().__init__()
         self.model = model
         self.loss = loss
+
+    def forward(self, inputs, labels, *args, **kwargs):
+        outputs = self.model(inputs, *args, **kwargs)
+        loss = self.loss(outputs, labels)
+        return torch.unsqueeze(loss, 0), outputs
