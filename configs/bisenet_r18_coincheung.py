@@ -1,11 +1,17 @@
-# BiSeNet-R18 as CoinCheung/BiSeNet's BiSeNetV1 (current version), for their
-# checkpoints: `tools/convert_weights.py --from bisenet-coincheung IN OUT
-# --config configs/bisenet_r18_coincheung.py`. Differences from
-# configs/bisenet_r18.py (stock mmseg's variant): the FFM attention is
-# C -> C/4 -> C without norm, and every output predicts num_classes * r**2
-# channels that are pixel-shuffled to full resolution (r = 8, 8, 16).
-# Their earlier version (no pixel shuffle, align_corners=True) needs the
-# overrides printed by the converter. Data and schedule: stock's (their own
+# BiSeNet-R18 as CoinCheung/BiSeNet's BiSeNetV1 today (their layout since
+# commit e40b825, 2021-07-13, unchanged at their latest commit 6b4b67a), for
+# their published Cityscapes checkpoint model_final_v1_city_new.pth (75.44
+# mIoU single-scale on Cityscapes val in their README):
+#   tools/convert_weights.py --from bisenet-coincheung model_final_v1_city_new.pth \
+#       bisenetv1_city_coincheung.pth --config configs/bisenet_r18_coincheung.py
+# Differences from configs/bisenet_r18.py (stock mmseg's variant): the FFM
+# attention is conv-BN-sigmoid (stock: conv-BN-ReLU-sigmoid) and the heads
+# have no dropout; their outputs are upsampled bilinearly by 8 (main, 1/16
+# head) and 16 (1/32 head), which is mmseg's resize to the input for inputs
+# whose sides are multiples of 32 (the only sizes their tools feed).
+# Their older layouts (2020 to July 2021) are this config with the
+# --cfg-options the converter prints (hrseg_plugin.converters.
+# bisenet_coincheung.LAYOUT_OPTIONS). Data and schedule: stock's (their own
 # recipe uses OHEM and 80k iterations).
 _base_ = './bisenet_r18.py'
 # no stock mmseg twin of this model for tools/benchmark.py --compare-stock
@@ -13,12 +19,11 @@ stock_equivalent = None
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     decode_head=dict(
-        attention_cfg=dict(_delete_=True, reduction=4),
-        pixel_shuffle_factor=8),
+        attention_cfg=dict(_delete_=True, reduction=None, norm_cfg=norm_cfg),
+        dropout_ratio=0.0),
     auxiliary_head=[
         dict(
-            type='hrseg_plugin.PixelShuffleFCNHead',
-            pixel_shuffle_factor=factor,
+            type='FCNHead',
             in_channels=128,
             channels=64,
             num_convs=1,
@@ -26,8 +31,9 @@ model = dict(
             in_index=i,
             norm_cfg=norm_cfg,
             concat_input=False,
+            dropout_ratio=0.0,
             align_corners=False,
             loss_decode=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
-        for i, factor in ((1, 8), (2, 16))
+        for i in (1, 2)
     ])

@@ -1,5 +1,6 @@
 """``tools/convert_weights.py --from mmseg`` (stock BiSeNetV1) and
-``--from bisenet-coincheung`` (CoinCheung/BiSeNet BiSeNetV1, both versions).
+``--from bisenet-coincheung`` (CoinCheung/BiSeNet BiSeNetV1, the four
+layouts of its history, ``tests/reference/coincheung_bisenetv1.py``).
 
 The original model (stock mmseg built from its own config; CoinCheung's from
 the reference copy in ``tests/reference/coincheung_bisenetv1.py``) gets random
@@ -183,18 +184,12 @@ def test_mmseg_refusals(stock_r18, tmp_path, capsys):
 # ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope='module', params=['current', 'legacy'])
-def coincheung_case(request, tmp_path_factory):
-    """Their model with random weights, converted by the CLI (checked
-    against our config with the overrides the converter reports), and our
-    model with the converted weights."""
-    legacy = request.param == 'legacy'
-    cls = coincheung.BiSeNetV1Legacy if legacy else coincheung.BiSeNetV1
-    theirs = randomize_(cls(NUM_CLASSES), seed=5).eval()
-    tmp = tmp_path_factory.mktemp(f'coincheung_{request.param}')
+def convert_coincheung(theirs, tmp, *, module_prefix=False):
+    """Their checkpoint -> the CLI, checked against our config with the
+    overrides the converter reports -> our model with those weights."""
     src, dst = tmp / 'theirs.pth', tmp / 'ours.pth'
     sd = theirs.state_dict()
-    if legacy:  # DataParallel-wrapped save
+    if module_prefix:  # DataParallel-wrapped save
         sd = {f'module.{k}': v for k, v in sd.items()}
     torch.save(sd, src)
 
@@ -210,51 +205,148 @@ def coincheung_case(request, tmp_path_factory):
     assert ckpt['meta']['version'] == meta['version']
     ours = build_from_config(COINCHEUNG_CFG, options)
     ours.load_state_dict(ckpt['state_dict'], strict=True)
-    return legacy, theirs, ours, ckpt['meta']
+    return ours, ckpt['meta']
+
+
+@pytest.fixture(scope='module', params=coincheung.LAYOUTS)
+def coincheung_case(request, tmp_path_factory):
+    """Their model in one layout with random weights and its conversion."""
+    layout = request.param
+    theirs = randomize_(coincheung.BiSeNetV1(NUM_CLASSES, layout=layout),
+                        seed=5).eval()
+    ours, meta = convert_coincheung(
+        theirs, tmp_path_factory.mktemp(f'coincheung_{layout}'),
+        module_prefix=layout == 'original')
+    return layout, theirs, ours, meta
 
 
 def test_coincheung_meta(coincheung_case):
-    legacy, _, _, meta = coincheung_case
+    layout, _, _, meta = coincheung_case
     assert meta['origin'] == 'bisenet-coincheung'
     assert meta['num_classes'] == NUM_CLASSES
-    if legacy:
-        assert meta['version'].startswith('earlier')
+    assert meta['version'] == layout
+    assert meta['config'] == 'configs/bisenet_r18_coincheung.py'
+    num_classes = {
+        'model.decode_head.num_classes': 19,
+        'model.auxiliary_head.0.num_classes': 19,
+        'model.auxiliary_head.1.num_classes': 19
+    }
+    options = meta['cfg_options']
+    if layout == 'current':  # the published weights: the config as it is
+        assert options == num_classes
+        assert meta['zero_biases'] == []
+    else:
+        assert options['model.decode_head.attention_cfg.reduction'] == 4
+        assert options['model.decode_head.attention_cfg.norm_cfg'] is None
+    if layout == 'original':
         assert meta['stripped_prefixes'] == ['module.']
         assert meta['zero_biases'] == [
             'decode_head.conv_seg.bias', 'auxiliary_head.0.conv_seg.bias',
             'auxiliary_head.1.conv_seg.bias'
         ]
-        assert meta['cfg_options']['model.decode_head.align_corners'] is True
-    else:
-        assert meta['version'] == 'current'
-        assert meta['cfg_options'] == {
-            'model.decode_head.num_classes': 19,
-            'model.auxiliary_head.0.num_classes': 19,
-            'model.auxiliary_head.1.num_classes': 19
-        }
+        assert options['model.decode_head.align_corners'] is True
+        assert options['model.auxiliary_head.1.align_corners'] is True
+    if layout == 'pixel-shuffle':
+        assert options['model.decode_head.pixel_shuffle_factor'] == 8
+        assert options['model.auxiliary_head.1.type'] == \
+            'hrseg_plugin.PixelShuffleFCNHead'
+        assert options['model.auxiliary_head.1.pixel_shuffle_factor'] == 16
+    # the meta names every override in the printed command line
+    assert all(f'{k}={v}' in meta['reproduce_with']
+               for k, v in options.items())
+
+
+def test_coincheung_published_layout_is_the_config(tmp_path, capsys):
+    """The layout of model_final_v1_city_new.pth converts and loads into
+    configs/bisenet_r18_coincheung.py without any override."""
+    theirs = coincheung.BiSeNetV1(NUM_CLASSES, layout='current')
+    assert 'ffm.bn.running_var' in theirs.state_dict()
+    assert theirs.state_dict()['conv_out.conv_out.bias'].shape == (19, )
+    src, dst = tmp_path / 'model_final_v1_city_new.pth', tmp_path / 'o.pth'
+    torch.save(theirs.state_dict(), src)
+    rc, err, out = run_main(capsys, '--from', 'bisenet-coincheung', src,
+                            dst, '--config', COINCHEUNG_CFG)
+    assert rc == 0, err
+    assert 'checked against' in out
 
 
 def test_coincheung_equivalence(coincheung_case):
-    legacy, theirs, ours, _ = coincheung_case
+    layout, theirs, ours, _ = coincheung_case
     x = image(64, 128, seed=2)  # their context path needs multiples of 32
     with torch.no_grad():
         ref = theirs(x)
     main, aux = segmentor_outputs(ours, x)
-    if legacy:  # their auxiliary outputs are interpolated to the input
+    if layout == 'original':  # their outputs are interpolated to the input
         aux = [F.interpolate(a, x.shape[2:], mode='bilinear',
                              align_corners=True) for a in aux]
+    else:  # mmseg resizes the auxiliary outputs in the loss only
+        aux = [F.interpolate(a, x.shape[2:], mode='bilinear',
+                             align_corners=False) for a in aux]
     outs = [main] + aux
     for out, r in zip(outs, ref):
         assert out.shape == r.shape == (2, NUM_CLASSES, 64, 128)
     errors = [rel_error(o, r) for o, r in zip(outs, ref)]
-    print(f'CoinCheung BiSeNetV1 ({"legacy" if legacy else "current"}): '
-          'rel. errors main/aux16/aux32 '
+    print(f'CoinCheung BiSeNetV1 ({layout}): rel. errors main/aux16/aux32 '
           + ' '.join(f'{e:.1e}' for e in errors))
     assert max(errors) < TOL
 
 
+def test_coincheung_original_odd_size(coincheung_case):
+    """Their first layout interpolates to the input size, as mmseg does:
+    equal at any size."""
+    layout, theirs, ours, _ = coincheung_case
+    if layout != 'original':
+        pytest.skip('the other layouts: test_coincheung_current_odd_size')
+    x = image(75, 101, seed=4)
+    with torch.no_grad():
+        ref = theirs(x)[0]
+    main, _ = segmentor_outputs(ours, x)
+    assert main.shape == ref.shape == (2, NUM_CLASSES, 75, 101)
+    assert rel_error(main, ref) < TOL
+
+
+def test_coincheung_current_odd_size(tmp_path):
+    """At an odd size where their model runs (a side of 32k + 25..31),
+    their ``nn.Upsample(scale_factor=8)`` gives 8 * ceil(H / 8) rows where
+    mmseg resizes to the H rows of the input. The 1/8 logits agree to 1e-4;
+    the upsampled ones differ by where bilinear interpolation samples the
+    same 1/8 map: ours at (i + 0.5) * h / H - 0.5, theirs at
+    (i + 0.5) / 8 - 0.5, less than one 1/8 pixel apart, so the difference is
+    at most that distance times the largest step between neighbouring 1/8
+    logits (per axis)."""
+    theirs = randomize_(coincheung.BiSeNetV1(NUM_CLASSES), seed=8).eval()
+    ours, _ = convert_coincheung(theirs, tmp_path)
+    hw = (89, 121)  # 64 + 25, 96 + 25
+    x = image(*hw, seed=3)
+    low = {}
+    hook = theirs.conv_out.conv_out.register_forward_hook(
+        lambda m, i, o: low.setdefault('theirs', o))
+    with torch.no_grad():
+        ref = theirs(x)[0]
+    hook.remove()
+    h, w = low['theirs'].shape[2:]
+    assert (h, w) == (12, 16) and ref.shape[2:] == (96, 128)
+    with torch.no_grad():
+        ours_low = ours.decode_head(ours.extract_feat(x))
+    assert rel_error(ours_low, low['theirs']) < TOL
+    main, _ = segmentor_outputs(ours, x)
+    assert main.shape[2:] == hw
+    diff = (main - ref[:, :, :hw[0], :hw[1]]).abs().max().item()
+    lo = low['theirs']
+    step_y = (lo[:, :, 1:] - lo[:, :, :-1]).abs().max().item()
+    step_x = (lo[..., 1:] - lo[..., :-1]).abs().max().item()
+    shift_y = (hw[0] - 0.5) * (h / hw[0] - 1 / 8)
+    shift_x = (hw[1] - 0.5) * (w / hw[1] - 1 / 8)
+    bound = shift_y * step_y + shift_x * step_x
+    print(f'CoinCheung BiSeNetV1 at {hw}: max |ours - theirs| {diff:.3g}, '
+          f'bound {bound:.3g} (shifts {shift_y:.3f}, {shift_x:.3f} px at '
+          '1/8)')
+    assert 0 < diff <= bound * (1 + 1e-5)
+
+
 def test_coincheung_refusals(tmp_path, capsys):
-    sd = randomize_(coincheung.BiSeNetV1(3), seed=6).state_dict()
+    sd = randomize_(coincheung.BiSeNetV1(3, layout='pixel-shuffle'),
+                    seed=6).state_dict()
     src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
 
     bad = dict(sd)
@@ -266,7 +358,15 @@ def test_coincheung_refusals(tmp_path, capsys):
     assert 'missing keys (1)' in err
     assert 'cp.arm32.bn_atten.running_mean' in err
     assert 'shape-mismatched keys (1)' in err and 'ffm.conv2.weight' in err
+    assert 'pixel-shuffle layout' in err
     assert not dst.exists()
+
+    # today's layout with the FFM's BN dropped
+    bad = dict(randomize_(coincheung.BiSeNetV1(3), seed=6).state_dict())
+    del bad['ffm.bn.weight']
+    torch.save(bad, src)
+    rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
+    assert rc == 1 and 'current layout' in err and 'ffm.bn.weight' in err
 
     # their checkpoint given to --from mmseg: refused with a hint
     torch.save(sd, src)
@@ -280,16 +380,24 @@ def test_coincheung_refusals(tmp_path, capsys):
     assert not dst.exists()
 
 
-def test_coincheung_without_aux(tmp_path, capsys):
-    """A checkpoint of their model with output_aux=False converts to a
-    model without auxiliary heads; the converter says so."""
-    theirs = randomize_(coincheung.BiSeNetV1(NUM_CLASSES, output_aux=False),
-                        seed=7)
+@pytest.mark.parametrize('layout', ['current', 'pixel-shuffle'])
+def test_coincheung_without_aux(layout, tmp_path, capsys):
+    """A checkpoint of their model without the auxiliary outputs
+    (``aux_mode='eval'``) converts to a model without auxiliary heads; the
+    converter says so."""
+    theirs = randomize_(
+        coincheung.BiSeNetV1(NUM_CLASSES, aux_mode='eval', layout=layout),
+        seed=7)
     src, dst = tmp_path / 'theirs.pth', tmp_path / 'ours.pth'
     torch.save(theirs.state_dict(), src)
-    rc, err, out = run_main(capsys, '--from', 'bisenet-coincheung', src, dst,
-                            '--config', COINCHEUNG_CFG, '--cfg-options',
-                            'model.auxiliary_head=None')
+    from hrseg_plugin.converters import convert_checkpoint
+    meta = convert_checkpoint('bisenet-coincheung',
+                              theirs.state_dict()).meta
+    assert meta['version'] == layout
+    rc, err, out = run_main(
+        capsys, '--from', 'bisenet-coincheung', src, dst, '--config',
+        COINCHEUNG_CFG, '--cfg-options',
+        *[f'{k}={v}' for k, v in meta['cfg_options'].items()])
     assert rc == 0, err
     assert 'model.auxiliary_head=None' in out
     sd = torch.load(dst, map_location='cpu')['state_dict']

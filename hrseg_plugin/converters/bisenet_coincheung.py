@@ -1,26 +1,40 @@
 """``--from bisenet-coincheung``: CoinCheung/BiSeNet BiSeNetV1 -> ours.
 
-Source model: https://github.com/CoinCheung/BiSeNet, ``lib/models/
-bisenetv1.py`` (``BiSeNetV1`` with ``cp`` = ContextPath on their own
-``Resnet18``, ``sp`` = SpatialPath, ``ffm``, ``conv_out`` and the auxiliary
-``conv_out16`` / ``conv_out32``). Target: ``hrseg_plugin.BiSeNet`` (ResNet-18
-context path, ``'coincheung'`` spatial path) + ``hrseg_plugin.FFMHead`` +
-two auxiliary heads, as ``configs/bisenet_r18_coincheung.py``.
+Source: https://github.com/CoinCheung/BiSeNet, ``lib/models/bisenetv1.py``
+and ``lib/models/resnet.py``, read at their latest commit
+``6b4b67a8e3eb0cc23b3d7a94843a7c3c11dedca8`` (2026-04-04) and through the
+history of ``bisenetv1.py``. Their ``BiSeNetV1`` is ``cp`` (ContextPath on
+their ``Resnet18``), ``sp`` (SpatialPath), ``ffm``, ``conv_out`` and the
+auxiliary ``conv_out16`` / ``conv_out32``. Ours: ``hrseg_plugin.BiSeNet``
+(ResNet-18 context path, ``'coincheung'`` spatial path) +
+``hrseg_plugin.FFMHead`` + two auxiliary heads,
+``configs/bisenet_r18_coincheung.py``.
 
-Both versions of their model are recognised, by the output convs:
+Their checkpoints come in four layouts, recognised by keys and shapes
+(:data:`LAYOUTS`):
 
-* current (``model_final_v1_city_new.pth``): ``conv_out*.conv_out`` predicts
-  ``n_classes * up_factor**2`` channels (with bias) that are pixel-shuffled
-  to full resolution (up factors 8, 8, 16). Ours: ``FFMHead`` and
-  ``hrseg_plugin.PixelShuffleFCNHead`` auxiliary heads with
-  ``pixel_shuffle_factor`` 8, 8, 16: ``configs/bisenet_r18_coincheung.py``
-  as it is;
-* earlier (``model_final_v1_city.pth``): ``conv_out*.conv_out`` predicts
-  ``n_classes`` channels without bias, upsampled bilinearly with
-  ``align_corners=True``. Ours: the same config with
-  ``pixel_shuffle_factor=1`` and ``align_corners=True`` in all three heads
-  (the meta's ``reproduce_with``); the missing ``conv_seg`` biases are
-  zeros.
+``current`` (commit ``e40b825``, 2021-07-13, unchanged at their latest
+commit; the published ``model_final_v1_city_new.pth``)
+    ``ffm.conv`` + ``ffm.bn`` (attention conv-BN-sigmoid); each
+    ``conv_out*.conv_out`` predicts ``n_classes`` with bias, upsampled
+    bilinearly (``align_corners=False``) by 8, 8, 16.
+    Ours: ``configs/bisenet_r18_coincheung.py`` as it is.
+``refactor-2021`` (``c0422a1``, 2021-07-07, one week)
+    outputs as ``current``; FFM attention a two-layer MLP ``ffm.conv1``
+    (C -> C/4), ReLU, ``ffm.conv2`` (C/4 -> C).
+``pixel-shuffle`` (``12cd095``, 2020-09-29, to ``c0422a1``)
+    MLP attention; ``conv_out*.conv_out`` predicts ``n_classes * r**2``
+    channels with bias, pixel-shuffled by r = 8, 8, 16 (ours:
+    ``FFMHead(pixel_shuffle_factor=8)`` and
+    ``hrseg_plugin.PixelShuffleFCNHead`` auxiliary heads).
+``original`` (``0471e80``, 2020-08-06, to ``12cd095``)
+    MLP attention; ``conv_out*.conv_out`` predicts ``n_classes`` without
+    bias; the outputs are interpolated to the input size with
+    ``align_corners=True`` (our ``conv_seg`` biases are written as zeros).
+
+The older layouts are ``configs/bisenet_r18_coincheung.py`` with the
+``--cfg-options`` of :data:`LAYOUT_OPTIONS` (the meta's ``cfg_options`` and
+``reproduce_with``, also printed by ``tools/convert_weights.py``).
 
 Key mapping (theirs -> ours), :data:`RENAMES`; ``CP`` is
 ``backbone.context_path`` (their ResNet-18 has mmseg ``ResNet``'s keys)::
@@ -33,6 +47,7 @@ Key mapping (theirs -> ours), :data:`RENAMES`; ``CP`` is
     cp.conv_avg.*                   -> CP.gap_conv.*
     sp.conv{1,2,3}.*, sp.conv_out.* -> backbone.spatial_path.layer{1,2,3,4}.*
     ffm.convblk.*                   -> decode_head.fusion_conv.*
+    ffm.conv.weight, ffm.bn.*       -> decode_head.attention.convs.0.{conv,bn}
     ffm.conv{1,2}.weight            -> decode_head.attention.convs.{0,1}.conv
     conv_out.conv.*                 -> decode_head.convs.0.*
     conv_out.conv_out.*             -> decode_head.conv_seg.*
@@ -40,10 +55,10 @@ Key mapping (theirs -> ours), :data:`RENAMES`; ``CP`` is
     conv_out{16,32}.conv_out.*      -> auxiliary_head.{0,1}.conv_seg.*
 
 A ``module.`` prefix (DataParallel) is stripped. The checkpoint must have
-exactly the keys and shapes of their model for its number of classes, else
-the conversion is refused with the keys named. A checkpoint saved with
-``output_aux=False`` (no ``conv_out16/32``) converts to a model without
-auxiliary heads (``model.auxiliary_head=None``).
+exactly the keys and shapes of their model in its layout for its number of
+classes, else the conversion is refused with the keys named. A checkpoint
+saved with ``aux_mode='eval'`` / ``'pred'`` (no ``conv_out16/32``) converts
+to a model without auxiliary heads (``model.auxiliary_head=None``).
 """
 from collections import OrderedDict
 
@@ -54,6 +69,42 @@ from . import (ConversionError, ConversionResult, compare_state_dicts,
 from .mmseg import bn_spec, conv_module_spec, rename_key
 
 ORIGIN = 'bisenet-coincheung'
+CONFIG = 'configs/bisenet_r18_coincheung.py'
+
+#: Layout -> (first upstream commit, what identifies it).
+LAYOUTS = {
+    'current': 'e40b825 (2021-07-13) to the latest commit: conv-BN FFM '
+    'attention, outputs with bias upsampled bilinearly',
+    'refactor-2021': 'c0422a1 (2021-07-07 to 2021-07-13): MLP FFM '
+    'attention, outputs with bias upsampled bilinearly',
+    'pixel-shuffle': '12cd095 (2020-09-29 to 2021-07-07): MLP FFM '
+    'attention, pixel-shuffled outputs',
+    'original': '0471e80 (2020-08-06 to 2020-09-29): MLP FFM attention, '
+    'outputs without bias interpolated with align_corners=True',
+}
+
+_MLP_ATTENTION = {
+    'model.decode_head.attention_cfg.reduction': 4,
+    'model.decode_head.attention_cfg.norm_cfg': None,
+}
+
+#: Config overrides of :data:`CONFIG` per layout (auxiliary heads: the
+#: ``{aux}`` entries, for ``auxiliary_head.0`` and ``.1``).
+LAYOUT_OPTIONS = {
+    'current': {},
+    'refactor-2021': dict(_MLP_ATTENTION),
+    'pixel-shuffle': dict(
+        _MLP_ATTENTION, **{
+            'model.decode_head.pixel_shuffle_factor': 8,
+            '{aux}.type': 'hrseg_plugin.PixelShuffleFCNHead',
+            '{aux}.pixel_shuffle_factor': (8, 16),
+        }),
+    'original': dict(
+        _MLP_ATTENTION, **{
+            'model.decode_head.align_corners': True,
+            '{aux}.align_corners': True,
+        }),
+}
 
 RENAMES = (
     (r'^cp\.resnet\.', 'backbone.context_path.backbone.'),
@@ -67,6 +118,8 @@ RENAMES = (
     (r'^sp\.conv([123])\.', r'backbone.spatial_path.layer\1.'),
     (r'^sp\.conv_out\.', 'backbone.spatial_path.layer4.'),
     (r'^ffm\.convblk\.', 'decode_head.fusion_conv.'),
+    (r'^ffm\.conv\.weight$', 'decode_head.attention.convs.0.conv.weight'),
+    (r'^ffm\.bn\.', 'decode_head.attention.convs.0.bn.'),
     (r'^ffm\.conv1\.weight$', 'decode_head.attention.convs.0.conv.weight'),
     (r'^ffm\.conv2\.weight$', 'decode_head.attention.convs.1.conv.weight'),
     (r'^conv_out\.conv\.', 'decode_head.convs.0.'),
@@ -77,7 +130,7 @@ RENAMES = (
     (r'^conv_out32\.conv_out\.', 'auxiliary_head.1.conv_seg.'),
 )
 
-#: (name, in, mid, up factor of the current version) of the outputs.
+#: (name, in, mid, up factor) of their outputs.
 OUTPUTS = (('conv_out', 256, 256, 8), ('conv_out16', 128, 64, 8),
            ('conv_out32', 128, 64, 16))
 
@@ -102,14 +155,13 @@ def resnet18_spec(prefix: str) -> 'OrderedDict[str, tuple]':
     return spec
 
 
-def coincheung_spec(num_classes: int, legacy: bool,
+def coincheung_spec(num_classes: int, layout: str,
                     aux: bool = True) -> 'OrderedDict[str, tuple]':
     """Keys and shapes of their BiSeNetV1.
 
     Args:
         num_classes (int): ``n_classes``.
-        legacy (bool): The earlier version (outputs without bias and pixel
-            shuffle).
+        layout (str): A key of :data:`LAYOUTS`.
         aux (bool): With ``conv_out16`` / ``conv_out32``.
 
     Returns:
@@ -127,13 +179,18 @@ def coincheung_spec(num_classes: int, legacy: bool,
                                ('conv3', 64, 64, 3), ('conv_out', 128, 64, 1)):
         conv_module_spec(spec, f'sp.{name}', cout, cin, k)
     conv_module_spec(spec, 'ffm.convblk', 256, 256, 1)
-    spec['ffm.conv1.weight'] = (64, 256, 1, 1)
-    spec['ffm.conv2.weight'] = (256, 64, 1, 1)
+    if layout == 'current':
+        spec['ffm.conv.weight'] = (256, 256, 1, 1)
+        bn_spec(spec, 'ffm.bn', 256)
+    else:
+        spec['ffm.conv1.weight'] = (64, 256, 1, 1)
+        spec['ffm.conv2.weight'] = (256, 64, 1, 1)
     for name, cin, mid, up in OUTPUTS if aux else OUTPUTS[:1]:
         conv_module_spec(spec, f'{name}.conv', mid, cin, 3)
-        cout = num_classes if legacy else num_classes * up * up
+        cout = num_classes * up * up if layout == 'pixel-shuffle' else \
+            num_classes
         spec[f'{name}.conv_out.weight'] = (cout, mid, 1, 1)
-        if not legacy:
+        if layout != 'original':
             spec[f'{name}.conv_out.bias'] = (cout, )
     return spec
 
@@ -145,8 +202,19 @@ def _strip_module_prefix(sd):
     return sd, []
 
 
-def _infer(sd):
-    """(num_classes, legacy, aux) from the main output conv."""
+def detect_layout(sd) -> tuple:
+    """Recognise the layout of one of their state dicts.
+
+    Args:
+        sd (dict): Their state dict (no ``module.`` prefix).
+
+    Returns:
+        tuple[str, int, bool]: Layout (a key of :data:`LAYOUTS`), number of
+        classes, whether the auxiliary outputs are there.
+
+    Raises:
+        ConversionError: Not their BiSeNetV1.
+    """
     key = 'conv_out.conv_out.weight'
     if key not in sd or 'ffm.convblk.conv.weight' not in sd:
         raise ConversionError(
@@ -155,18 +223,47 @@ def _infer(sd):
             'supported')
     aux = any(k.startswith('conv_out16.') for k in sd)
     cout = int(sd[key].shape[0])
-    if 'conv_out.conv_out.bias' in sd:
-        if cout % 64:
-            raise ConversionError(
-                f'refusing: {key} has {cout} outputs, not n_classes * 8**2 '
-                'as in their current BiSeNetOutput(up_factor=8)')
-        return cout // 64, False, aux
-    return cout, True, aux
+    if 'conv_out.conv_out.bias' not in sd:
+        return 'original', cout, aux
+    if 'ffm.conv1.weight' not in sd:  # conv-BN attention (or broken)
+        return 'current', cout, aux
+    # MLP attention with biased outputs: pixel shuffle predicts r**2 = 64
+    # (main) and 256 (conv_out32) times the classes, the refactor the
+    # classes themselves
+    aux32 = sd.get('conv_out32.conv_out.weight')
+    if aux32 is not None:
+        shuffled = int(aux32.shape[0]) == 4 * cout
+    else:  # no auxiliary output: by the main output alone
+        shuffled = cout % 64 == 0
+    if shuffled:
+        return 'pixel-shuffle', cout // 64, aux
+    return 'refactor-2021', cout, aux
+
+
+def layout_cfg_options(layout: str, num_classes: int,
+                       aux: bool) -> 'OrderedDict[str, object]':
+    """The ``--cfg-options`` that make :data:`CONFIG` their model in
+    ``layout`` with ``num_classes`` classes (and no auxiliary heads when
+    ``aux`` is False)."""
+    heads = ['model.decode_head'] + (
+        ['model.auxiliary_head.0', 'model.auxiliary_head.1'] if aux else [])
+    options = OrderedDict(
+        (f'{head}.num_classes', num_classes) for head in heads)
+    if not aux:
+        options['model.auxiliary_head'] = None
+    for key, value in LAYOUT_OPTIONS[layout].items():
+        if not key.startswith('{aux}'):
+            options[key] = value
+        elif aux:
+            for i, head in enumerate(heads[1:]):
+                options[key.format(aux=head)] = value[i] if isinstance(
+                    value, tuple) else value
+    return options
 
 
 @register_converter(
-    ORIGIN, 'CoinCheung/BiSeNet BiSeNetV1 (current and earlier version) -> '
-    'hrseg_plugin.BiSeNet + FFMHead (configs/bisenet_r18_coincheung.py)')
+    ORIGIN, 'CoinCheung/BiSeNet BiSeNetV1 (all four layouts since 2020) -> '
+    f'hrseg_plugin.BiSeNet + FFMHead ({CONFIG})')
 def convert_bisenet_coincheung(checkpoint: dict,
                                progress: bool = False) -> ConversionResult:
     """Convert a CoinCheung/BiSeNet BiSeNetV1 checkpoint to our layout.
@@ -178,8 +275,9 @@ def convert_bisenet_coincheung(checkpoint: dict,
         progress (bool): Show a tqdm progress bar over the keys.
 
     Returns:
-        ConversionResult: Our state dict; meta with the version, the number
-        of classes and the config overrides that reproduce the model.
+        ConversionResult: Our state dict; meta with the layout, the number
+        of classes, the config and the ``--cfg-options`` that reproduce
+        their model.
 
     Raises:
         ConversionError: Not their BiSeNetV1, or missing / unknown /
@@ -189,47 +287,37 @@ def convert_bisenet_coincheung(checkpoint: dict,
 
     raw, _, container = extract_state_dict(checkpoint)
     sd, stripped = _strip_module_prefix(raw)
-    num_classes, legacy, aux = _infer(sd)
-    version = 'earlier (no pixel shuffle)' if legacy else 'current'
+    layout, num_classes, aux = detect_layout(sd)
     raise_on_differences(
-        *compare_state_dicts(sd, coincheung_spec(num_classes, legacy, aux)),
-        'refusing to convert: the checkpoint does not match CoinCheung\'s '
-        f'BiSeNetV1 ({version} version, {num_classes} classes)')
+        *compare_state_dicts(sd, coincheung_spec(num_classes, layout, aux)),
+        "refusing to convert: the checkpoint does not match CoinCheung's "
+        f'BiSeNetV1 ({layout} layout: {LAYOUTS[layout]}; {num_classes} '
+        'classes)')
 
     out = OrderedDict()
     for key in tqdm(sd, desc=f'converting ({ORIGIN})', unit='key',
                     disable=not progress, leave=False):
         out[rename_key(key, RENAMES)] = sd[key]
     zero_biases = []
-    if legacy:  # their outputs have no bias; ours (conv_seg) do
+    if layout == 'original':  # their outputs have no bias; ours do
         heads = ['decode_head'] + (['auxiliary_head.0', 'auxiliary_head.1']
                                    if aux else [])
         for head in heads:
             out[f'{head}.conv_seg.bias'] = torch.zeros(num_classes)
             zero_biases.append(f'{head}.conv_seg.bias')
 
-    options = {'model.decode_head.num_classes': num_classes}
-    if aux:
-        options.update({f'model.auxiliary_head.{i}.num_classes': num_classes
-                        for i in (0, 1)})
-    else:
-        options['model.auxiliary_head'] = None
-    if legacy:
-        options['model.decode_head.pixel_shuffle_factor'] = 1
-        options['model.decode_head.align_corners'] = True
-        if aux:
-            for i in (0, 1):
-                options[f'model.auxiliary_head.{i}.pixel_shuffle_factor'] = 1
-                options[f'model.auxiliary_head.{i}.align_corners'] = True
+    options = layout_cfg_options(layout, num_classes, aux)
     meta = dict(
         origin=ORIGIN,
         source_repo='CoinCheung/BiSeNet, lib/models/bisenetv1.py',
         source_container=container,
-        version=version,
+        version=layout,
+        layout_history=LAYOUTS[layout],
         num_classes=num_classes,
         stripped_prefixes=stripped,
         zero_biases=zero_biases,
-        reproduce_with='configs/bisenet_r18_coincheung.py with '
-        '--cfg-options ' + ' '.join(f'{k}={v}' for k, v in options.items()),
-        cfg_options=options)
+        config=CONFIG,
+        reproduce_with=f'{CONFIG} with --cfg-options ' + ' '.join(
+            f'{k}={v}' for k, v in options.items()),
+        cfg_options=dict(options))
     return ConversionResult(out, meta)

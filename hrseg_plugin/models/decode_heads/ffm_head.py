@@ -25,15 +25,18 @@ class FFMHead(BaseDecodeHead):
     :class:`~hrseg_plugin.models.layers.ChannelAttention`) reproduces each
     reference implementation:
 
-    - paper figure, CoinCheung/BiSeNet: ``dict(reduction=4)`` (default);
+    - paper figure, CoinCheung/BiSeNet until July 2021: ``dict(
+      reduction=4)`` (default);
+    - CoinCheung/BiSeNet since July 2021 (their published weights):
+      ``dict(reduction=None, norm_cfg=norm_cfg)``;
     - TorchSeg: ``dict(reduction=1)``;
     - stock mmseg ``BiSeNetV1``: ``dict(reduction=None, norm_cfg=norm_cfg,
       act_before_sigmoid=True)``.
 
     The FFM + one 3x3 conv + ``conv_seg`` is the stock mmseg model's
     ``ffm`` + ``FCNHead(num_convs=1)`` and CoinCheung's ``ffm`` +
-    ``conv_out`` (whose current version upsamples the scores by pixel
-    shuffle: ``pixel_shuffle_factor=8``).
+    ``conv_out`` (whose layout of September 2020 to July 2021 upsamples the
+    scores by pixel shuffle: ``pixel_shuffle_factor=8``).
 
     Args:
         attention_cfg (dict, optional): ChannelAttention arguments besides

@@ -10,8 +10,9 @@ class PixelShuffleFCNHead(FCNHead):
     """Stock mmseg ``FCNHead`` with a pixel-shuffle classifier: ``conv_seg``
     predicts ``num_classes * factor**2`` channels that are shuffled to
     ``factor`` times the feature resolution. With ``num_convs=1`` it is
-    CoinCheung/BiSeNet's ``BiSeNetOutput(up_factor=factor)``, the main and
-    auxiliary outputs of its BiSeNetV1 (current version); the mmseg
+    CoinCheung/BiSeNet's ``BiSeNetOutput(up_factor=factor)`` of September
+    2020 to July 2021 (their commits 12cd095 to c0422a1), the auxiliary
+    outputs of their BiSeNetV1 in that layout; the mmseg
     ``predict`` / loss resize the scores to the image / label size as usual.
 
     Args:
