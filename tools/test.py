@@ -90,8 +90,7 @@ def main(argv=None):
     ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
     ru.check_built_model(runner)
-    with ru.trusted_checkpoint_loading():
-        metrics = runner.test()
+    metrics = runner.test()
     if not ru.is_main_process():  # distributed: rank 0 reports
         return metrics
 

@@ -94,13 +94,12 @@ def main(argv=None):
     ru.init_distributed(cfg, args.launcher)
     runner = ru.build_runner(cfg)
     ru.check_built_model(runner)
-    with ru.trusted_checkpoint_loading():
-        try:
-            runner.train()
-        except FloatingPointError as exc:
-            # hrseg_plugin.NonFiniteLossHook: NaN/Inf loss, stopped before
-            # the update; one line, as the other errors of the tools
-            raise ru.ToolError(f'training stopped: {exc}') from exc
+    try:
+        runner.train()
+    except FloatingPointError as exc:
+        # hrseg_plugin.NonFiniteLossHook: NaN/Inf loss, stopped before the
+        # update; one line, as the other errors of the tools
+        raise ru.ToolError(f'training stopped: {exc}') from exc
 
 
 if __name__ == '__main__':

@@ -272,44 +272,20 @@ def setup_runtime(cfg,
 
 
 CHECKPOINT_TRUST_HELP = (
-    'Checkpoints are unpickled with torch.load(weights_only=False), as '
-    'mmengine 0.10 expects: load only checkpoints you trust, as you trust '
-    'the config (which is Python code). Set TORCH_FORCE_WEIGHTS_ONLY_LOAD=1 '
-    'to refuse pickled objects (mmengine checkpoints then fail to load).')
+    'Checkpoints are loaded with torch.load(weights_only=True): importing '
+    'hrseg_plugin allows exactly the mmengine / numpy objects that '
+    'mmengine puts in its checkpoints (hrseg_plugin.utils.safe_checkpoints), '
+    'so no other code can run from a checkpoint file.')
 
 
-@contextmanager
-def trusted_checkpoint_loading():
-    """Let mmengine load its own checkpoints under torch >= 2.6.
-
-    torch 2.6 made ``torch.load`` default to ``weights_only=True``; mmengine
-    0.10.7 calls it without ``weights_only``, and the checkpoints it writes
-    hold pickled objects (the message hub's ``HistoryBuffer``, numpy arrays,
-    bound methods), so resuming, testing and inference fail with
-    ``UnpicklingError: Weights only load failed``. Inside this context
-    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` restores the old default for the
-    ``torch.load`` calls that do not pass ``weights_only`` (an explicit
-    ``weights_only=True`` stays safe). Nothing changes when the user set
-    ``TORCH_FORCE_WEIGHTS_ONLY_LOAD``.
-    """
-    key = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-    if (os.environ.get('TORCH_FORCE_WEIGHTS_ONLY_LOAD', '0').lower()
-            in ('1', 'y', 'yes', 'true')):
-        yield
-        return
-    import warnings
-    old = os.environ.get(key)
-    os.environ[key] = '1'
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings(
-                'ignore', message=f'Environment variable {key} detected')
-            yield
-    finally:
-        if old is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = old
+def allow_mmengine_checkpoints() -> None:
+    """Let ``torch.load``'s weights-only default read mmengine's checkpoints
+    (:mod:`hrseg_plugin.utils.safe_checkpoints`, also done by ``import
+    hrseg_plugin``), for stock configs too, whose ``custom_imports`` do not
+    import hrseg_plugin."""
+    from hrseg_plugin.utils.safe_checkpoints import \
+        allow_mmengine_checkpoints as allow
+    allow()
 
 
 def build_runner(cfg):
@@ -319,6 +295,7 @@ def build_runner(cfg):
     register_cpu_amp_optim_wrapper()
     if spec.setup:
         import_object(spec.setup)()
+    allow_mmengine_checkpoints()
     if 'runner_type' in cfg:
         return import_object(spec.runners_registry).build(cfg)
     from mmengine.runner import Runner
@@ -666,12 +643,12 @@ def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
     check_file(checkpoint, 'checkpoint file')
     from mmengine.model import revert_sync_batchnorm
     init_model = import_object(get_task_spec(cfg).init_model)
-    with trusted_checkpoint_loading():
-        model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
-                           device=device)
-        # the keys a model has do not depend on what was loaded into it:
-        # check the file against this one model instead of building twice
-        check_checkpoint_fits(checkpoint, model)
+    allow_mmengine_checkpoints()
+    model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
+                       device=device)
+    # the keys a model has do not depend on what was loaded into it:
+    # check the file against this one model instead of building twice
+    check_checkpoint_fits(checkpoint, model)
     # SyncBN cannot run in a single process: use plain BN (mmdet's
     # init_detector does this already, mmseg's init_model does not).
     return revert_sync_batchnorm(model).eval()
