@@ -105,6 +105,16 @@ def sample_things(scene, cam, street):
         add(fp, lambda: draw_pole_with_sign(scene, cam, (fp[0] + fp[1]) / 2,
                                             fp[2], kind, s))
 
+    def add_instances(category, count, sampler, draw, *args):
+        """Up to ``count`` instances of a COCO category, at footprints from
+        ``sampler`` that overlap nothing placed before."""
+        for _ in range(count):
+            fp = place(things, sampler)
+            if fp:
+                inst = scene.new_instance(category)
+                add(fp, lambda fp=fp, inst=inst: draw(
+                    scene, cam, (fp[0] + fp[1]) / 2, fp[2], inst, *args))
+
     # one sign pole close enough to be seen, then poles along the road edges
     s = rng.choice((-1, 1))
     add_pole(pole_fp(s, depth(z_min + 2, 25)), 'sign', s)
@@ -138,12 +148,7 @@ def sample_things(scene, cam, street):
             xc = rng.choice(street.lane_centres) + rng.uniform(-0.3, 0.3)
         return (xc - 1.0, xc + 1.0, zc, zc + 5.0)
 
-    for _ in range(rng.integers(1, 7)):
-        fp = place(things, car_fp)
-        if fp:
-            inst = scene.new_instance('car')
-            add(fp, lambda fp=fp, inst=inst: draw_car(
-                scene, cam, (fp[0] + fp[1]) / 2, fp[2], inst, street.divider))
+    add_instances('car', rng.integers(1, 7), car_fp, draw_car, street.divider)
 
     # people: on the sidewalks, sometimes crossing the road
     def person_fp():
@@ -157,10 +162,5 @@ def sample_things(scene, cam, street):
             xp = rng.uniform(street.road_left, street.road_right)
         return (xp - 0.3, xp + 0.3, zp, zp + 0.3)
 
-    for _ in range(rng.integers(1, 9)):
-        fp = place(things, person_fp)
-        if fp:
-            inst = scene.new_instance('person')
-            add(fp, lambda fp=fp, inst=inst: draw_person(
-                scene, cam, (fp[0] + fp[1]) / 2, fp[2], inst))
+    add_instances('person', rng.integers(1, 9), person_fp, draw_person)
     return things
