@@ -232,3 +232,19 @@ def test_refuses_foreign_output(tmp_path):
     not_a_dir.write_text('x')
     res = run_script('--out', not_a_dir)
     assert res.returncode != 0 and 'not a directory' in res.stderr
+
+
+def test_script_imports_no_torch(tmp_path):
+    """The generator is numpy and OpenCV only: the script enters
+    hrseg_plugin.demo_data without hrseg_plugin/__init__.py, so neither torch
+    nor an OpenMMLab package is imported (seconds saved on every run)."""
+    code = ('import runpy, sys; sys.argv = sys.argv[1:]; '
+            "runpy.run_path(sys.argv[0], run_name='__main__'); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'mmcv', 'mmengine', 'mmseg', 'mmdet'}))")
+    res = subprocess.run(
+        [sys.executable, '-c', code, str(SCRIPT), '--out', str(tmp_path),
+         '--num-train', '1', '--num-val', '1', '--size', '64', '64'],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-1] == '[]'

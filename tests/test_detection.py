@@ -8,7 +8,6 @@ import importlib.util
 import json
 import os
 import os.path as osp
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +38,30 @@ EQUIVALENCE_CONFIGS = [
     for name in ('faster_rcnn', 'mask_rcnn', 'cascade_mask_rcnn', 'fcos')
 ]
 DEMO_FASTER = 'configs/demo/faster_rcnn_hrnetv2p_w18.py'
+# the stock mmdet config each of ours is, with our backbone and neck: the
+# W18 configs inherit it, the wider ones inherit our W18 config and change
+# the widths (as stock's wider configs are its W18 ones at another width)
+STOCK_TWINS = {
+    'faster_rcnn_hrnetv2p_w18': 'faster-rcnn_hrnetv2p-w18-1x_coco.py',
+    'faster_rcnn_hrnetv2p_w32': 'faster-rcnn_hrnetv2p-w32-1x_coco.py',
+    'faster_rcnn_hrnetv2p_w40': 'faster-rcnn_hrnetv2p-w40-1x_coco.py',
+    'mask_rcnn_hrnetv2p_w18': 'mask-rcnn_hrnetv2p-w18-1x_coco.py',
+    'mask_rcnn_hrnetv2p_w32': 'mask-rcnn_hrnetv2p-w32-1x_coco.py',
+    'mask_rcnn_hrnetv2p_w40': 'mask-rcnn_hrnetv2p-w40_1x_coco.py',
+    'cascade_rcnn_hrnetv2p_w18': 'cascade-rcnn_hrnetv2p-w18-20e_coco.py',
+    'cascade_rcnn_hrnetv2p_w32': 'cascade-rcnn_hrnetv2p-w32-20e_coco.py',
+    'cascade_rcnn_hrnetv2p_w40': 'cascade-rcnn_hrnetv2p-w40-20e_coco.py',
+    'cascade_mask_rcnn_hrnetv2p_w18':
+    'cascade-mask-rcnn_hrnetv2p-w18_20e_coco.py',
+    'cascade_mask_rcnn_hrnetv2p_w32':
+    'cascade-mask-rcnn_hrnetv2p-w32_20e_coco.py',
+    'cascade_mask_rcnn_hrnetv2p_w40':
+    'cascade-mask-rcnn_hrnetv2p-w40-20e_coco.py',
+    'fcos_hrnetv2p_w18': 'fcos_hrnetv2p-w18-gn-head_4xb4-1x_coco.py',
+    'fcos_hrnetv2p_w32': 'fcos_hrnetv2p-w32-gn-head_4xb4-1x_coco.py',
+    'fcos_hrnetv2p_w40':
+    'fcos_hrnetv2p-w40-gn-head_ms-640-800-4xb4-2x_coco.py',
+}
 DEMO_MASK = 'configs/demo/mask_rcnn_hrnetv2p_w18.py'
 
 
@@ -54,10 +77,8 @@ def one_thread():
 
 
 def stock_counterpart(config: str) -> str:
-    """The stock mmdet config ours inherits (``_base_ = 'mmdet::...'``)."""
-    text = (REPO / config).read_text()
-    (base, ) = re.findall(r"^_base_ = 'mmdet::(.+)'$", text, re.M)
-    return stock_config('mmdet', base)
+    """The stock mmdet config ours is (``STOCK_TWINS``)."""
+    return stock_config('mmdet', 'hrnet/' + STOCK_TWINS[Path(config).stem])
 
 
 def build_detector(config: str, **backbone):
@@ -284,8 +305,7 @@ def test_config_is_stock_with_our_backbone_and_neck(config):
         imports=['hrseg_plugin'], allow_failed_imports=False)
     assert ours['default_scope'] == 'mmdet'
     # the benchmark's pointer to the stock twin (configs that have one)
-    base, = re.findall(r"^_base_ = '(mmdet::.+)'$",
-                       (REPO / config).read_text(), re.M)
+    base = 'mmdet::hrnet/' + STOCK_TWINS[Path(config).stem]
     assert ours.pop('stock_equivalent', None) in (None, base)
     # our reliability hooks: crash-safe checkpoints (stock's arguments),
     # stop at the first NaN/Inf loss

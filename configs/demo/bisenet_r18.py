@@ -2,12 +2,14 @@
 # width (ResNet-18 with 32 base channels, context path 64, FFM 128), trained
 # from scratch on the generated demo scenes (tools/make_demo_data.py) with
 # the data and schedule of configs/demo/hrnet_ocr.py.
-_base_ = ['./hrnet_ocr.py']
+_base_ = [
+    '../_base_/datasets/demo_cityscapes.py',
+    'mmseg::_base_/default_runtime.py', '../_base_/schedules/demo_300iters.py'
+]
 custom_imports = dict(imports=['hrseg_plugin'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (256, 256)
 model = dict(
-    _delete_=True,
     type='EncoderDecoder',
     data_preprocessor=dict(
         type='SegDataPreProcessor',

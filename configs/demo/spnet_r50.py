@@ -7,11 +7,14 @@
 # Ablation with the same schedule (README):
 #   --cfg-options model.backbone.plugins=None      (no SPM)
 #   --cfg-options model.decode_head.num_mpms=0     (no MPM)
-_base_ = './hrnet_ocr.py'
+_base_ = [
+    '../_base_/datasets/demo_cityscapes.py',
+    'mmseg::_base_/default_runtime.py', '../_base_/schedules/demo_300iters.py'
+]
+custom_imports = dict(imports=['hrseg_plugin'], allow_failed_imports=False)
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (256, 256)
 model = dict(
-    _delete_=True,
     type='EncoderDecoder',
     data_preprocessor=dict(
         type='SegDataPreProcessor',
