@@ -1,7 +1,9 @@
 """Checked loading of training data.
 
 * ``hrseg_plugin.LoadImageFromFile``: mmcv's ``LoadImageFromFile``, but an
-  unreadable or truncated image raises a ``ValueError`` naming the file
+  unreadable or truncated image (also a truncated JPEG, which OpenCV decodes
+  silently with grey rows: :mod:`.image_integrity`) raises a ``ValueError``
+  naming the file
   (stock mmcv raises whatever the decoder raised, or an ``AssertionError``
   that ``python -O`` removes), or, with ``skip_unreadable=True``, is
   skipped: the transform returns None and mmengine's ``BaseDataset`` draws
@@ -11,8 +13,9 @@
   total at the end of training, validation and testing.
 * ``hrseg_plugin.LoadSegAnnotations``: mmseg's ``LoadAnnotations`` (same
   arguments) plus ``num_classes`` / ``ignore_index``: a label file that
-  cannot be decoded raises a ``ValueError`` naming it, and the label values
-  are checked as by ``CheckSegLabels``. The configs use it in place of
+  cannot be decoded, or whose size is not its image's, raises a
+  ``ValueError`` naming it, and the label values are checked as by
+  ``CheckSegLabels``. The configs use it in place of
   ``LoadAnnotations``, so pipeline indices do not move.
 * ``hrseg_plugin.CheckSegLabels``: put right after ``LoadAnnotations``;
   raises a ``ValueError`` naming the label file and the offending values
@@ -31,6 +34,7 @@ from mmengine.logging import print_log
 from mmseg.datasets.transforms import LoadAnnotations as _MMSegLoadAnnotations
 
 from hrseg_plugin.registry import TRANSFORMS
+from .image_integrity import file_truncation
 
 
 def _shared_counter():
@@ -84,11 +88,15 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
             error = None
         except Exception as exc:  # decoder / file errors vary by backend
             out, error = None, exc
+        truncated = None
         if out is not None and out.get('img') is not None \
                 and out['img'].size > 0:
-            return out
-        reason = (f'{type(error).__name__}: {error}'
-                  if error is not None else 'truncated or not an image')
+            # OpenCV decodes a truncated JPEG silently (grey rows)
+            truncated = file_truncation(filename)
+            if truncated is None:
+                return out
+        reason = truncated or (f'{type(error).__name__}: {error}' if error
+                               is not None else 'truncated or not an image')
         if not osp.isfile(filename) and '://' not in str(filename):
             reason = 'no such file'
         if self.skip_unreadable:
@@ -134,6 +142,24 @@ def check_seg_labels(results: dict, num_classes: int,
             "mmseg's tools/dataset_converters/cityscapes.py), or fix "
             'num_classes / reduce_zero_label / ignore_index in the '
             'config')
+
+
+def check_label_size(results: dict) -> None:
+    """Raise a ValueError naming both files when the label map's size is not
+    its image's (``ori_shape``, the image as read): stock mmseg crops and
+    flips both together anyway, so every sample would be silently
+    misaligned."""
+    seg, shape = results.get('gt_seg_map'), results.get('ori_shape')
+    if seg is None or shape is None or tuple(seg.shape[:2]) == tuple(
+            shape[:2]):
+        return
+    raise ValueError(
+        f"label file {results.get('seg_map_path')} is "
+        f'{seg.shape[0]}x{seg.shape[1]} (HxW) but its image '
+        f"{results.get('img_path')} is {shape[0]}x{shape[1]}: image and label "
+        'must have the same size. Check that data_prefix / img_suffix / '
+        'seg_map_suffix pair each image with its own label map, or resize '
+        'the label maps (nearest neighbour) to their images')
 
 
 def _check_num_classes(name, num_classes):
@@ -202,6 +228,7 @@ class LoadSegAnnotations(_MMSegLoadAnnotations):
                       f'{type(exc).__name__}: {exc}')
             raise ValueError(f'cannot read label file {filename}: '
                              f'{reason}') from exc
+        check_label_size(results)
         if self.num_classes is not None:
             check_seg_labels(results, self.num_classes, self.ignore_index)
 
