@@ -29,33 +29,11 @@ import argparse
 import os
 import sys
 import time
-import types
 from pathlib import Path
 
 from tqdm import tqdm
 
-# Run from a checkout without installing: make ``hrseg_plugin`` importable.
-_REPO = Path(__file__).resolve().parents[1]
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
-
-
-def _enter_package_without_init():
-    """Let ``import hrseg_plugin.demo_data`` skip ``hrseg_plugin/__init__.py``
-    (it imports torch and registers every model: seconds, where the generator
-    needs numpy and OpenCV only): an empty ``hrseg_plugin`` package over this
-    checkout's folder. Only when run as a script, so that a process importing
-    this file keeps the real package."""
-    folder = _REPO / 'hrseg_plugin'
-    if 'hrseg_plugin' not in sys.modules and (folder / 'demo_data').is_dir():
-        package = types.ModuleType('hrseg_plugin')
-        package.__path__ = [str(folder)]
-        sys.modules['hrseg_plugin'] = package
-
-
-if __name__ == '__main__':
-    _enter_package_without_init()
-from hrseg_plugin import demo_data  # noqa: E402
+from hrseg_plugin import demo_data
 
 
 def parse_args(argv=None):
