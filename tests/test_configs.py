@@ -59,12 +59,19 @@ def test_configs_load_pretrained_weights_and_data_checked(path):
     assert {'type': 'hrseg_plugin.NonFiniteLossHook'} in cfg.custom_hooks
     if cfg.default_scope != 'mmseg':
         return
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    for loader in ('train_dataloader', 'val_dataloader'):
         types = [t['type'] for t in cfg[loader].dataset.pipeline]
         assert 'LoadImageFromFile' not in types, loader
         assert 'LoadAnnotations' not in types, loader
         assert 'hrseg_plugin.LoadImageFromFile' in types, loader
         assert 'hrseg_plugin.LoadSegAnnotations' in types, loader
+    # the test pipeline is the val one with mmcv's loader name, which
+    # MMSegInferencer looks for (tools/test.py swaps the checked one in)
+    val = cfg.val_dataloader.dataset.pipeline
+    test = cfg.test_dataloader.dataset.pipeline
+    assert test[0] == dict(type='LoadImageFromFile')
+    assert test[1:] == val[1:]
+    assert val[0]['type'] == 'hrseg_plugin.LoadImageFromFile'
 
 
 def test_syncbn_reverted_to_bn_by_runner(tmp_path):

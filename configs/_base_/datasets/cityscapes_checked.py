@@ -29,4 +29,8 @@ test_pipeline = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# mmseg's MMSegInferencer finds the image loader of the test pipeline by its
+# type name 'LoadImageFromFile' (and refuses a config without it): the test
+# loader keeps mmcv's name; tools/test.py swaps the checked one back in.
+test_dataloader = dict(dataset=dict(
+    pipeline=[dict(type='LoadImageFromFile')] + test_pipeline[1:]))

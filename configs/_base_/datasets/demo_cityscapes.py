@@ -45,6 +45,13 @@ val_dataloader = dict(
         data_prefix=dict(
             img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
         pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# mmseg's MMSegInferencer finds the image loader of the test pipeline by its
+# type name 'LoadImageFromFile' (and refuses a config without it): the test
+# loader keeps mmcv's name; tools/test.py swaps the checked one back in.
+test_dataloader = dict(
+    val_dataloader,
+    dataset=dict(
+        val_dataloader['dataset'],
+        pipeline=[dict(type='LoadImageFromFile')] + test_pipeline[1:]))
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
