@@ -7,7 +7,7 @@
 # (conv1/bn1) does not match the checkpoint's deep stem (stem.*) and then
 # stays random; here the backbone is the `ResNetV1c` the checkpoint is for.
 # (For a stock BiSeNetV1-R101 checkpoint, trained with `ResNet`, use
-# --cfg-options model.backbone.backbone_cfg.type=hrseg_plugin.ResNet.)
+# --cfg-options model.backbone.backbone_cfg.type=ResNet.)
 _base_ = './bisenet_r18.py'
 # no stock mmseg twin of this model for tools/benchmark.py --compare-stock
 stock_equivalent = None
@@ -17,7 +17,7 @@ model = dict(
         spatial_channels=(256, 256, 256, 512),
         context_channels=512,
         backbone_cfg=dict(
-            type='hrseg_plugin.ResNetV1c',
+            type='ResNetV1c',
             depth=101,
             init_cfg=dict(
                 type='hrseg_plugin.CheckedPretrained',

@@ -31,9 +31,9 @@ model = dict(
         spatial_channels=(64, 64, 64, 128),
         context_channels=128,
         backbone_cfg=dict(
-            # stock mmseg's ResNet with its conv + BN pairs folded in eval
-            # mode (same arguments and keys; any registered backbone works)
-            type='hrseg_plugin.ResNet',
+            # stock mmseg's ResNet (BiSeNet folds its conv + BN pairs in
+            # eval mode; any registered backbone works)
+            type='ResNet',
             in_channels=3,
             depth=18,
             num_stages=4,

@@ -27,9 +27,10 @@ model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
     backbone=dict(
-        # stock's ResNetV1c with its conv + BN pairs folded in eval mode
-        # (same arguments, plugins and keys)
-        type='hrseg_plugin.ResNetV1c',
+        # stock's ResNetV1c (its arguments alongside) with its conv + BN
+        # pairs folded in eval mode: same class, plugins and keys
+        type='hrseg_plugin.WithSpeedups',
+        module='ResNetV1c',
         plugins=[
             dict(
                 cfg=dict(type='hrseg_plugin.SPM'),

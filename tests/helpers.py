@@ -1,15 +1,38 @@
 """Helpers shared by the tests (no fixtures: import them)."""
+import contextlib
 import importlib.util
 import os.path as osp
+from typing import Iterator, List
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from hrseg_plugin.utils import randomize_  # noqa: F401 (re-exported)
 
 
 def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a - b|| / ||b||."""
     return ((a - b).norm() / b.norm().clamp_min(1e-12)).item()
+
+
+@contextlib.contextmanager
+def count_batch_norms() -> Iterator[List[int]]:
+    """Count the BatchNorm computations in a block of code: the calls of
+    ``F.batch_norm``, which every ``_BatchNorm`` forward that does work
+    makes (a norm folded into its conv returns its input untouched). Yields
+    a list that gets one entry per call."""
+    calls = []
+    batch_norm = F.batch_norm
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return batch_norm(*args, **kwargs)
+
+    F.batch_norm = counting
+    try:
+        yield calls
+    finally:
+        F.batch_norm = batch_norm
 
 
 def copy_weights(src: nn.Module, dst: nn.Module) -> None:

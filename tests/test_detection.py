@@ -23,8 +23,8 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from hrseg_plugin.converters import ConversionError, convert_checkpoint
 from hrseg_plugin.models.backbones import HRNet
 from hrseg_plugin.models.backbones.hrnet_arch import ARCH_SETTINGS
-from hrseg_plugin.models.layers.conv_norm import eval_folding
 from hrseg_plugin.models.necks import HRFPN
+from hrseg_plugin.models.speedups import eval_folding
 
 
 REPO = Path(__file__).resolve().parents[1]

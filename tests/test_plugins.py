@@ -17,10 +17,12 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmseg.models.backbones import ResNet as StockResNet
+from mmseg.models.backbones import ResNetV1c
 
-from hrseg_plugin.models.backbones import HRNet, ResNetV1c
+from hrseg_plugin.models.backbones import HRNet
 from hrseg_plugin.models.decode_heads import StripPoolingHead
 from hrseg_plugin.models.layers import MPM, SPM, PluginBasicBlock, SKConv
+from hrseg_plugin.models.speedups import folding_pairs
 
 torch.set_num_threads(2)
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -443,7 +445,8 @@ def test_hrnet_plugins_in_basic_and_bottleneck_blocks():
     with torch.no_grad():
         outs, refs = ours(x), plain(x)
     assert [o.shape for o in outs] == [r.shape for r in refs]
-    # without plugins: the same block classes, no plugin layers
+    # without plugins: stock BasicBlocks (or plugin blocks without plugin
+    # layers)
     assert all(not any(b.plugin_names.values())
                for b in plain.modules() if isinstance(b, PluginBasicBlock))
 
@@ -558,8 +561,10 @@ def _build(config):
                                           ('configs/demo/spnet_r50.py', 50)])
 def test_spnet_configs(config, depth):
     model = _build(config)
-    # stock's ResNetV1c, its conv + BN pairs folded in eval
+    # stock's ResNetV1c (hrseg_plugin.WithSpeedups: conv + BN pairs folded
+    # in eval)
     assert type(model.backbone) is ResNetV1c
+    assert folding_pairs(model.backbone)
     assert isinstance(model.backbone, StockResNet)
     assert model.backbone.deep_stem and not model.backbone.avg_down
     assert model.backbone.depth == depth

@@ -26,7 +26,7 @@ model = dict(
         context_channels=64,
         backbone_cfg=dict(
             # stock mmseg's ResNet, conv + BN folded in eval (same keys)
-            type='hrseg_plugin.ResNet',
+            type='ResNet',
             depth=18,
             stem_channels=32,
             base_channels=32,

@@ -26,7 +26,7 @@ model = dict(
         size=crop_size),
     backbone=dict(
         # stock mmseg's ResNetV1c, conv + BN folded in eval (same keys)
-        type='hrseg_plugin.ResNetV1c',
+        type='hrseg_plugin.WithSpeedups', module='ResNetV1c',
         depth=50,
         stem_channels=32,
         base_channels=16,

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from hrseg_plugin.registry import MODELS
 from ..layers.context_path import ContextPath
 from ..layers.spatial_path import SPATIAL_PATH_VARIANTS, SpatialPath
+from ..speedups import enable_speedups
 from .input_check import check_image_input
 
 
@@ -49,8 +50,10 @@ class BiSeNet(BaseModule):
         channels_last (bool): Run both paths (the context backbone too) in
             the ``channels_last`` memory format: the input is converted
             once and every layer keeps the layout; the conv weights are
-            stored ``channels_last`` as well. Same values to float
-            rounding, faster on CPU (``tools/benchmark.py``). Default: True.
+            stored ``channels_last`` as well (the layout rule of
+            :mod:`hrseg_plugin.models.speedups.memory_format`). Same values
+            to float rounding, faster on CPU (``tools/benchmark.py``).
+            Default: True.
         init_cfg (dict | list[dict], optional): Initialization config;
             None keeps the conv / norm layers' own initialization. The
             context backbone is initialized after, with its own ``init_cfg``
@@ -105,14 +108,9 @@ class BiSeNet(BaseModule):
                              context_channels, context_channels)
         self.in_channels = in_channels
         self.channels_last = channels_last
-        if channels_last:
-            # conv weights stored channels_last too, so that no conv call
-            # reorders its weight first (loading a checkpoint copies into
-            # these tensors and keeps the layout): 6% off BiSeNet-R18's
-            # inference on 2 CPU threads
-            self.to(memory_format=torch.channels_last)
         # the context path's deepest feature is 1/32 (checked at build)
         self.total_stride = 32
+        enable_speedups(self, channels_last=channels_last)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Run both paths.
@@ -125,8 +123,6 @@ class BiSeNet(BaseModule):
             1/32-branch context features (see the class docstring).
         """
         check_image_input(x, self.in_channels, self.total_stride, 'BiSeNet')
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
         spatial = self.spatial_path(x)
         context16, context32 = self.context_path(x, spatial.shape[2:])
         return spatial, context16, context32

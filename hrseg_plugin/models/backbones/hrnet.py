@@ -12,16 +12,16 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmseg.models.backbones.resnet import BasicBlock, Bottleneck
 
 from hrseg_plugin.registry import MODELS
-from ..layers.conv_norm import conv_norm_forward
 from ..layers.hr_module import HRModule, make_res_layer
 from ..layers.hr_transition_layer import HRTransitionLayer
 from ..layers.resize_to import check_upsample_cfg
+from ..speedups import enable_speedups
 from .hrnet_arch import ARCH_SETTINGS, check_extra
 from .input_check import check_image_input
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
 # plugin positions of each block type (mmseg's Bottleneck; our
-# PluginBasicBlock for BASIC)
+# PluginBasicBlock, which make_res_layer builds for BASIC with plugins)
 PLUGIN_POSITIONS = {
     'BASIC': ('after_conv1', 'after_conv2'),
     'BOTTLENECK': ('after_conv1', 'after_conv2', 'after_conv3')
@@ -113,11 +113,10 @@ class HRNet(BaseModule):
             (:class:`PluginBasicBlock`); others raise a ValueError. None
             (default): no plugins.
         channels_last (bool): Run the network in the ``channels_last``
-            memory format (the input is converted once; every conv, norm,
-            interpolation and sum keeps the layout, and so do the heads that
-            consume the outputs). Same values as the default layout to float
-            rounding, and faster on CPU (``tools/benchmark.py``).
-            Default: True.
+            memory format (conv weights stored so, the input converted at
+            entry; every conv, norm, interpolation and sum keeps the layout).
+            Same values as the default layout to float rounding, and faster
+            on CPU (``tools/benchmark.py``). Default: True.
         out_channels_last (bool): Keep ``channels_last`` in the returned
             features, so that the heads run in it too (faster). Only for
             consumers whose ops accept any layout, such as mmseg's
@@ -125,7 +124,8 @@ class HRNet(BaseModule):
             mmcv's compiled ops (RoIAlign of two-stage detectors, ...)
             assume the default layout and give wrong values on
             ``channels_last`` input, so by default (False) the features are
-            returned in the default layout.
+            returned in the default layout. (Both implement the layout rule
+            of :mod:`hrseg_plugin.models.speedups.memory_format`.)
         pretrained (str, optional): Deprecated, use ``init_cfg``.
         init_cfg (dict | list[dict], optional): Initialization config, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
@@ -242,6 +242,8 @@ class HRNet(BaseModule):
             channels = stage_in
         self.out_channels = channels if multiscale_output else channels[:1]
         self._freeze_stages()
+        enable_speedups(self, channels_last=channels_last,
+                        contiguous_outputs=not out_channels_last)
 
     @property
     def norm1(self) -> nn.Module:
@@ -295,16 +297,12 @@ class HRNet(BaseModule):
             list[Tensor]: Branch features, highest resolution first.
         """
         check_image_input(x, self.in_channels, self.total_stride, 'HRNet')
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        x = self.relu(conv_norm_forward(self.conv1, self.norm1, x))
-        x = self.relu(conv_norm_forward(self.conv2, self.norm2, x))
+        x = self.relu(self.norm1(self.conv1(x)))
+        x = self.relu(self.norm2(self.conv2(x)))
         xs = [self.layer1(x)]
         for k in (2, 3, 4):
             xs = getattr(self, f'transition{k - 1}')(xs)
             xs = getattr(self, f'stage{k}')(xs)
-        if self.channels_last and not self.out_channels_last:
-            xs = [x.contiguous() for x in xs]
         return xs
 
     def train(self, mode: bool = True):

@@ -3,12 +3,12 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmcv.cnn import DepthwiseSeparableConvModule
+from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from hrseg_plugin.registry import MODELS
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 class XceptionBlock(nn.Module):
@@ -111,7 +111,7 @@ class Xception39(BaseModule):
                              f'must be in 0..{len(num_blocks) - 1}')
         self.out_indices = tuple(out_indices)
         self.norm_eval = norm_eval
-        self.conv1 = FoldingConvModule(
+        self.conv1 = ConvModule(
             in_channels, stem_channels, 3, stride=2, padding=1,
             conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
@@ -127,6 +127,7 @@ class Xception39(BaseModule):
             self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
             self.layer_names.append(f'layer{i + 1}')
             cin = cout
+        enable_speedups(self)
 
     def forward(self, x: torch.Tensor) -> tuple:
         """Run the stem and the stages.

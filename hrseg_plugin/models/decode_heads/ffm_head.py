@@ -3,12 +3,13 @@ from typing import List, Optional
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.channel_attention import ChannelAttention
 from ..layers.pixel_shuffle_conv import PixelShuffleConv2d
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -74,7 +75,7 @@ class FFMHead(BaseDecodeHead):
         super().__init__(**kwargs)
         if num_convs < 0:
             raise ValueError(f'FFMHead: num_convs={num_convs} must be >= 0')
-        self.fusion_conv = FoldingConvModule(
+        self.fusion_conv = ConvModule(
             sum(self.in_channels), self.channels, 1, conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
         attention_cfg = dict(
@@ -82,7 +83,7 @@ class FFMHead(BaseDecodeHead):
             **(attention_cfg or {}))
         self.attention = ChannelAttention(self.channels, **attention_cfg)
         self.convs = nn.Sequential(*[
-            FoldingConvModule(
+            ConvModule(
                 self.channels, self.channels, kernel_size,
                 padding=kernel_size // 2, conv_cfg=self.conv_cfg,
                 norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
@@ -91,6 +92,7 @@ class FFMHead(BaseDecodeHead):
         if pixel_shuffle_factor != 1:
             self.conv_seg = PixelShuffleConv2d(
                 self.channels, self.out_channels, pixel_shuffle_factor)
+        enable_speedups(self)
 
     def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Fuse the two paths and classify.

@@ -2,13 +2,14 @@
 from typing import List
 
 import torch
+from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.object_attention import ObjectAttentionBlock
 from ..layers.spatial_gather import SpatialGather
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -36,8 +37,7 @@ class OCRHead(BaseCascadeDecodeHead):
         super().__init__(**kwargs)
         self.ocr_channels = ocr_channels
         self.scale = scale
-        # eval: the BatchNorm folded into the conv weights on the fly
-        self.bottleneck = FoldingConvModule(
+        self.bottleneck = ConvModule(
             self.in_channels,
             self.channels,
             3,
@@ -52,6 +52,7 @@ class OCRHead(BaseCascadeDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+        enable_speedups(self)
 
     def forward(self, inputs: List[torch.Tensor],
                 prev_output: torch.Tensor) -> torch.Tensor:

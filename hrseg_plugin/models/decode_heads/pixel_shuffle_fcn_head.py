@@ -3,6 +3,7 @@ from mmseg.models.decode_heads.fcn_head import FCNHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.pixel_shuffle_conv import PixelShuffleConv2d
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -24,3 +25,4 @@ class PixelShuffleFCNHead(FCNHead):
         super().__init__(**kwargs)
         self.conv_seg = PixelShuffleConv2d(self.channels, self.out_channels,
                                            pixel_shuffle_factor)
+        enable_speedups(self)

@@ -3,11 +3,12 @@ from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
 from ..layers.mixed_pooling import MPM
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -45,7 +46,7 @@ class StripPoolingHead(BaseDecodeHead):
                  **kwargs):
         super().__init__(**kwargs)
         mpm_channels = mpm_channels or self.in_channels // 2
-        self.reduce = FoldingConvModule(
+        self.reduce = ConvModule(
             self.in_channels,
             mpm_channels,
             1,
@@ -59,7 +60,7 @@ class StripPoolingHead(BaseDecodeHead):
                 norm_cfg=self.norm_cfg,
                 act_cfg=self.act_cfg) for _ in range(num_mpms)
         ])
-        self.bottleneck = FoldingConvModule(
+        self.bottleneck = ConvModule(
             mpm_channels,
             self.channels,
             3,
@@ -67,6 +68,7 @@ class StripPoolingHead(BaseDecodeHead):
             conv_cfg=self.conv_cfg,
             norm_cfg=self.norm_cfg,
             act_cfg=self.act_cfg)
+        enable_speedups(self)
 
     def forward(self, inputs: List[torch.Tensor]) -> torch.Tensor:
         """Compute the class scores.

@@ -3,9 +3,9 @@ from typing import Optional
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 
 from .channel_attention import ChannelAttention
-from .conv_norm import FoldingConvModule
 
 
 class AttentionRefinementModule(nn.Module):
@@ -32,7 +32,7 @@ class AttentionRefinementModule(nn.Module):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  act_cfg: Optional[dict] = dict(type='ReLU')):
         super().__init__()
-        self.conv_layer = FoldingConvModule(
+        self.conv_layer = ConvModule(
             in_channels, out_channels, 3, padding=1, conv_cfg=conv_cfg,
             norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.attention = ChannelAttention(

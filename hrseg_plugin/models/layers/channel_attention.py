@@ -5,8 +5,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from .conv_norm import FoldingConvModule
+from mmcv.cnn import ConvModule
 
 
 class ChannelAttention(nn.Module):
@@ -57,9 +56,8 @@ class ChannelAttention(nn.Module):
         convs, in_ch = [], channels
         for out_ch, act in zip(widths, acts):
             convs.append(
-                FoldingConvModule(in_ch, out_ch, 1, bias=False,
-                                  conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                                  act_cfg=act))
+                ConvModule(in_ch, out_ch, 1, bias=False, conv_cfg=conv_cfg,
+                           norm_cfg=norm_cfg, act_cfg=act))
             in_ch = out_ch
         self.convs = nn.Sequential(*convs)
 

@@ -4,12 +4,12 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
 from .attention_refinement import AttentionRefinementModule
 from .resize_to import check_upsample_cfg, resize_to
-from .conv_norm import FoldingConvModule
 
 
 def probe_strides(backbone: nn.Module, in_channels: int,
@@ -97,9 +97,9 @@ class ContextPath(BaseModule):
         c16, c32 = (widths[i] for i in self.in_index)
 
         def conv(cin, k):
-            return FoldingConvModule(cin, channels, k, padding=k // 2,
-                                     conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                                     act_cfg=act_cfg)
+            return ConvModule(cin, channels, k, padding=k // 2,
+                              conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                              act_cfg=act_cfg)
 
         self.arm16 = AttentionRefinementModule(c16, channels, conv_cfg,
                                                norm_cfg, act_cfg)

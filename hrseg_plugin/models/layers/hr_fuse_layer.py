@@ -6,16 +6,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 
-from .conv_norm import ConvNorm
 from .resize_to import check_upsample_cfg, resize_to
 
 
 def conv_norm(in_ch: int, out_ch: int, kernel_size: int, stride: int,
-              conv_cfg: Optional[dict], norm_cfg: dict) -> ConvNorm:
-    """A bias-free conv and its norm as ``ConvNorm(conv, norm)``: the
+              conv_cfg: Optional[dict], norm_cfg: dict) -> nn.Sequential:
+    """A bias-free conv and its norm as ``nn.Sequential(conv, norm)``: the
     ``.0`` / ``.1`` key layout of HRNet checkpoints (a ``ConvModule`` would
-    name them ``.conv`` / ``.bn``), the norm folded in eval mode."""
-    return ConvNorm(
+    name them ``.conv`` / ``.bn``)."""
+    return nn.Sequential(
         build_conv_layer(
             conv_cfg,
             in_ch,

@@ -6,11 +6,8 @@ import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule, Sequential
 from mmseg.models.backbones.resnet import BasicBlock
-from mmseg.models.backbones.resnet import Bottleneck as MMSegBottleneck
 
 from .hr_fuse_layer import HRFuseLayer
-from .bottleneck import Bottleneck
-from .conv_norm import ConvNorm
 from .plugin_basic_block import PluginBasicBlock
 
 
@@ -42,23 +39,20 @@ def make_res_layer(block: Type[nn.Module],
         block_init_cfg (dict | None): ``init_cfg`` of every block.
         plugins (list[dict] | None): mmcv plugins of every block,
             ``dict(cfg=..., position=...)``; basic blocks then are
-            :class:`PluginBasicBlock` (mmseg's BasicBlock and Bottleneck always
-            become :class:`PluginBasicBlock` and our :class:`Bottleneck`:
-            same parameters, norms folded in eval mode).
+            :class:`PluginBasicBlock` (stock's refuse plugins).
 
     Returns:
         Sequential: the blocks.
     """
     extra = {}
-    # mmseg's blocks -> ours: same parameters, norms folded in eval mode
-    block = {BasicBlock: PluginBasicBlock, MMSegBottleneck: Bottleneck}.get(
-        block, block)
     if plugins:
         extra['plugins'] = plugins
+        if block is BasicBlock:
+            block = PluginBasicBlock
     out_channels = planes * block.expansion
     downsample = None
     if stride != 1 or in_channels != out_channels:
-        downsample = ConvNorm(
+        downsample = nn.Sequential(
             build_conv_layer(
                 conv_cfg,
                 in_channels,

@@ -4,10 +4,11 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
-from .conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -71,7 +72,7 @@ class MPM(BaseModule):
         self.align_corners = align_corners
 
         def conv(cin, cout, kernel_size, padding, act=None):
-            return FoldingConvModule(
+            return ConvModule(
                 cin,
                 cout,
                 kernel_size,
@@ -90,6 +91,7 @@ class MPM(BaseModule):
         self.fuse_pool = conv(channels, channels, 3, 1, act_cfg)
         self.fuse_strip = conv(channels, channels, 3, 1, act_cfg)
         self.project = conv(2 * channels, in_channels, 1, 0)
+        enable_speedups(self)
 
     def _up(self, x: torch.Tensor, size) -> torch.Tensor:
         return F.interpolate(

@@ -4,8 +4,10 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
-from .conv_norm import FoldingConvModule, can_fold, folded_weight_and_bias
+from ..speedups import effective_conv_params
 
 
 def _projection(in_channels: int, channels: int, num_convs: int,
@@ -14,7 +16,7 @@ def _projection(in_channels: int, channels: int, num_convs: int,
     """``num_convs`` 1x1 ConvModules (a bare one when num_convs == 1, as the
     key layout of stock checkpoints expects)."""
     convs = [
-        FoldingConvModule(
+        ConvModule(
             in_channels if k == 0 else channels,
             channels,
             1,
@@ -38,10 +40,10 @@ class ObjectAttentionBlock(nn.Module):
     - the out-projection's 1x1 conv is applied to the K object values
       before the attention, not to the H*W attended pixels: the attention
       weights of a pixel sum to one over the objects, so
-      ``conv(value @ sim) == conv(value) @ sim`` (the bias included). In
-      eval mode the BatchNorm, an affine map, moves in front the same way.
-      That turns a (C/2 -> C) conv at full resolution into one over K
-      vectors.
+      ``conv(value @ sim) == conv(value) @ sim`` (the bias included). An
+      eval-mode BatchNorm, an affine map per channel, moves in front the
+      same way (see :meth:`_project_context`). That turns a (C/2 -> C) conv
+      at full resolution into one over K vectors.
     - the attended context comes out in the memory format of the pixel
       features (``channels_last`` or not), and the bottleneck's 1x1 conv
       over ``cat([context, feats])`` runs as two convs, one per half,
@@ -71,7 +73,7 @@ class ObjectAttentionBlock(nn.Module):
                                          norm_cfg, act_cfg)
         self.out_project = _projection(channels, in_channels, 1, conv_cfg,
                                        norm_cfg, act_cfg)
-        self.bottleneck = FoldingConvModule(
+        self.bottleneck = ConvModule(
             in_channels * 2,
             in_channels,
             1,
@@ -113,14 +115,12 @@ class ObjectAttentionBlock(nn.Module):
                 and conv.groups == 1 and not m.with_explicit_padding
                 and tuple(m.order) == ('conv', 'norm', 'act')):
             return m(torch.cat([context, feats], dim=1))
-        fold = m.with_norm and can_fold(conv, m.norm)
-        weight, bias = folded_weight_and_bias(conv, m.norm) if fold else \
-            (conv.weight, conv.bias)
+        weight, bias = effective_conv_params(conv)  # norm folded in or not
         c = context.shape[1]
         out = F.conv2d(context, weight[:, :c], bias) + \
             F.conv2d(feats, weight[:, c:])
-        if m.with_norm and not fold:
-            out = m.norm(out)
+        if m.with_norm:
+            out = m.norm(out)  # a no-op when folded into weight and bias
         if m.with_activation:
             out = m.activate(out)
         return out
@@ -138,10 +138,15 @@ class ObjectAttentionBlock(nn.Module):
             context = _attend(value.flatten(2), sim, n, h, w, channels_last)
             return project(context)
         values = conv(value)  # N, C, K, 1: the conv over K vectors only
-        # a BatchNorm in eval mode is affine per channel: it commutes with
-        # the attention the same way (not so GroupNorm & co., nor training)
-        norm_first = project.with_norm and can_fold(conv, project.norm) and \
-            tuple(project.order[:2]) == ('conv', 'norm')
+        # Moving the norm ahead of the attention is exact for an eval-mode
+        # BatchNorm: it is affine per channel, n(y) = a * y + b, and the
+        # attention weights of a pixel sum to one over the K objects, so
+        # n(sum_k sim_k v_k) = sum_k sim_k (a * v_k + b) = (n(v) @ sim).
+        # GroupNorm (statistics of the whole map) and a training BatchNorm
+        # (batch statistics) are not such maps: they keep the plain order.
+        # (When the conv folded the norm in, the norm's call is a no-op.)
+        norm_first = project.with_norm and _is_eval_batch_norm(
+            project.norm) and tuple(project.order[:2]) == ('conv', 'norm')
         if norm_first:
             values = project.norm(values)
         context = _attend(values.flatten(2), sim, n, h, w, channels_last)
@@ -151,6 +156,13 @@ class ObjectAttentionBlock(nn.Module):
             elif layer == 'act' and project.with_activation:
                 context = project.activate(context)
         return context
+
+
+def _is_eval_batch_norm(norm: nn.Module) -> bool:
+    """A BatchNorm normalising with its running statistics (an affine map
+    per channel)."""
+    return isinstance(norm, _BatchNorm) and not norm.training and \
+        norm.running_var is not None
 
 
 def _attend(values: torch.Tensor, sim: torch.Tensor, n: int, h: int, w: int,

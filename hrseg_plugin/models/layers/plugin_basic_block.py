@@ -2,19 +2,15 @@
 from typing import List, Optional
 
 import torch
+import torch.utils.checkpoint as cp
 from mmcv.cnn import build_plugin_layer
 from mmseg.models.backbones.resnet import BasicBlock
-
-from .bottleneck import run_maybe_checkpointed
-from .conv_norm import conv_norm_forward
 
 
 class PluginBasicBlock(BasicBlock):
     """Stock mmseg ``BasicBlock`` (same parameters and names) that also
-    takes mmcv plugins, which stock mmseg/mmdet refuse for basic blocks,
-    and whose conv + norm pairs run as single convs when the norms are in
-    eval mode (:func:`conv_norm_forward`). HRNet builds its basic blocks
-    from this class, with or without plugins.
+    takes mmcv plugins, which stock mmseg/mmdet refuse for basic blocks.
+    HRNet builds its basic blocks from this class when it has plugins.
 
     Positions, as in mmseg's ``Bottleneck``:
 
@@ -76,16 +72,31 @@ class PluginBasicBlock(BasicBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """conv1-norm1-ReLU, plugins, conv2-norm2, plugins, + shortcut,
-        ReLU."""
+        ReLU: stock's forward with the plugins.
+
+        Args:
+            x (Tensor): (N, inplanes, H, W).
+
+        Returns:
+            Tensor: (N, planes, H / stride, W / stride).
+        """
 
         def _inner_forward(x):
-            out = self.relu(conv_norm_forward(self.conv1, self.norm1, x))
+            identity = x
+            out = self.conv1(x)
+            out = self.norm1(out)
+            out = self.relu(out)
             out = self._plugins(out, 'after_conv1')
-            out = self._plugins(
-                conv_norm_forward(self.conv2, self.norm2, out), 'after_conv2')
-            identity = x if self.downsample is None else self.downsample(x)
-            out += identity  # in place, as stock
+            out = self.conv2(out)
+            out = self.norm2(out)
+            out = self._plugins(out, 'after_conv2')
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
             return out
 
-        return self.relu(run_maybe_checkpointed(_inner_forward, x,
-                                                self.with_cp))
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        else:
+            out = _inner_forward(x)
+        return self.relu(out)

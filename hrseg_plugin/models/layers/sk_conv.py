@@ -3,10 +3,11 @@ from typing import Optional, Union
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
-from .conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 def _is_3x3(kernel_size: Union[int, tuple]) -> bool:
@@ -133,7 +134,7 @@ class SKConv(BaseModule):
         self.out_channels = out_channels
         self.num_branches = num_branches
         self.branches = nn.ModuleList([
-            FoldingConvModule(
+            ConvModule(
                 in_channels,
                 out_channels,
                 3,
@@ -146,7 +147,7 @@ class SKConv(BaseModule):
                 act_cfg=act_cfg) for k in range(num_branches)
         ])
         fuse_channels = max(out_channels // reduction, min_channels)
-        self.fuse = FoldingConvModule(
+        self.fuse = ConvModule(
             out_channels,
             fuse_channels,
             1,
@@ -154,6 +155,7 @@ class SKConv(BaseModule):
             act_cfg=act_cfg)
         self.select = nn.Conv2d(
             fuse_channels, out_channels * num_branches, 1, bias=False)
+        enable_speedups(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Split, fuse, select.

@@ -3,9 +3,9 @@ from collections import OrderedDict
 from math import prod
 from typing import Optional, Sequence
 
+from mmcv.cnn import ConvModule
 from mmengine.model import Sequential
 
-from .conv_norm import FoldingConvModule
 
 #: Named spatial paths: kernel sizes, strides and default channels per layer.
 SPATIAL_PATH_VARIANTS = {
@@ -57,7 +57,7 @@ class SpatialPath(Sequential):
                              'multiply to 8 (the path outputs 1/8)')
         layers = OrderedDict()
         for i, (c, k, s) in enumerate(zip(channels, kernel_sizes, strides)):
-            layers[f'layer{i + 1}'] = FoldingConvModule(
+            layers[f'layer{i + 1}'] = ConvModule(
                 in_channels, c, k, stride=s, padding=k // 2,
                 conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
             in_channels = c

@@ -4,10 +4,11 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
-from .conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -48,19 +49,20 @@ class SPM(BaseModule):
                  init_cfg=None):
         super().__init__(init_cfg)
         mid_channels = mid_channels or in_channels
-        self.conv_h = FoldingConvModule(
+        self.conv_h = ConvModule(
             in_channels,
             mid_channels, (3, 1),
             padding=(1, 0),
             norm_cfg=norm_cfg,
             act_cfg=None)
-        self.conv_w = FoldingConvModule(
+        self.conv_w = ConvModule(
             in_channels,
             mid_channels, (1, 3),
             padding=(0, 1),
             norm_cfg=norm_cfg,
             act_cfg=None)
         self.gate = nn.Conv2d(mid_channels, in_channels, 1, bias=True)
+        enable_speedups(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Gate the input with its strip context.

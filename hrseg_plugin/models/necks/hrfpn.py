@@ -4,10 +4,11 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 
 from hrseg_plugin.registry import MODELS
 from .hrnet_v2_neck import HRNetV2Neck, maybe_checkpoint
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 POOLINGS = {'AVG': F.avg_pool2d, 'MAX': F.max_pool2d}
 
@@ -37,8 +38,9 @@ class HRFPN(HRNetV2Neck):
     - an unknown ``pooling_type`` is an error (stock silently averages);
     - ``with_cp`` checkpoints with ``use_reentrant=False``, as torch asks;
     - the levels are returned in the default contiguous (NCHW) layout even
-      when the backbone runs ``channels_last``: mmcv's CPU ``RoIAlign``
-      reads NCHW memory and gives wrong values on channels_last input;
+      when the backbone runs ``channels_last`` (``contiguous_outputs`` of
+      the speed-ups' layout rule): mmcv's CPU ``RoIAlign`` reads NCHW memory
+      and gives wrong values on channels_last input;
     - it also registers for mmseg (``type='hrseg_plugin.HRFPN'``), which
       has no HRFPN of its own.
 
@@ -95,7 +97,7 @@ class HRFPN(HRNetV2Neck):
         self.pooling_type = pooling_type
         self.pooling = POOLINGS[pooling_type]
         self.fpn_convs = nn.ModuleList(
-            FoldingConvModule(
+            ConvModule(
                 out_channels,
                 out_channels,
                 3,
@@ -104,6 +106,7 @@ class HRFPN(HRNetV2Neck):
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
                 act_cfg=None) for _ in range(num_outs))
+        enable_speedups(self, contiguous_outputs=True)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor, ...]:
@@ -121,9 +124,6 @@ class HRFPN(HRNetV2Neck):
             self.pooling(out, kernel_size=2**i, stride=2**i)
             for i in range(1, self.num_outs)
         ]
-        # heads get the default (NCHW) layout whatever the backbone's: mmcv's
-        # CPU RoIAlign indexes NCHW memory and silently returns wrong values
-        # for channels_last tensors
         return tuple(
-            maybe_checkpoint(conv, level, self.with_cp).contiguous()
+            maybe_checkpoint(conv, level, self.with_cp)
             for conv, level in zip(self.fpn_convs, levels))

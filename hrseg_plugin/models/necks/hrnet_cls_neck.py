@@ -4,13 +4,14 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from mmseg.models.backbones.resnet import Bottleneck
 
 from hrseg_plugin.registry import MODELS
 from ..layers.hr_module import make_res_layer
 from .branch_check import check_branch_inputs
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -85,7 +86,7 @@ class HRNetClsNeck(BaseModule):
                 norm_cfg=norm_cfg)
             for in_ch, planes in zip(self.in_channels, incre_channels))
         self.downsample_layers = nn.ModuleList(
-            FoldingConvModule(
+            ConvModule(
                 widened[i],
                 widened[i + 1],
                 3,
@@ -94,13 +95,14 @@ class HRNetClsNeck(BaseModule):
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg) for i in range(len(widened) - 1))
-        self.final_layer = FoldingConvModule(
+        self.final_layer = ConvModule(
             widened[-1],
             out_channels,
             1,
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg)
+        enable_speedups(self)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:

@@ -2,11 +2,12 @@
 from typing import Optional, Sequence, Tuple
 
 import torch
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from hrseg_plugin.registry import MODELS
 from .branch_check import check_branch_inputs
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 @MODELS.register_module()
@@ -45,13 +46,14 @@ class HRNetV1Neck(BaseModule):
         self.out_channels = out_channels or self.in_channels[0]
         self.proj = None
         if out_channels is not None:
-            self.proj = FoldingConvModule(
+            self.proj = ConvModule(
                 self.in_channels[0],
                 out_channels,
                 1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg)
+        enable_speedups(self)
 
     def forward(self, inputs: Sequence[torch.Tensor]
                 ) -> Tuple[torch.Tensor]:

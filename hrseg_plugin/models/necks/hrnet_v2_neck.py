@@ -3,13 +3,14 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.utils.checkpoint import checkpoint
 
 from hrseg_plugin.registry import MODELS
 from ..layers.resize_to import check_upsample_cfg, resize_to
 from .branch_check import check_branch_inputs
-from ..layers.conv_norm import FoldingConvModule
+from ..speedups import enable_speedups
 
 
 def maybe_checkpoint(module: nn.Module, x: torch.Tensor,
@@ -75,13 +76,14 @@ class HRNetV2Neck(BaseModule):
         self.norm_cfg = norm_cfg
         self.reduction_conv = None
         if out_channels is not None:
-            self.reduction_conv = FoldingConvModule(
+            self.reduction_conv = ConvModule(
                 self.concat_channels,
                 out_channels,
                 1,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg)
+        enable_speedups(self)
 
     def concat(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
         """Upsample every branch to branch 0's size and concatenate.
