@@ -226,7 +226,13 @@ class ConvNormPair:
             conv and this norm with their forwards installed.
         """
         norm, conv, parent = self.norm, self.conv, self.parent
+        # mmengine's FLOP counter traces with TorchScript and attributes ops
+        # to modules: a folded norm would count as never called, so traces
+        # other than the ONNX export (which keeps the folding: no
+        # BatchNormalization node) run the pair unfolded
         return (getattr(_state, 'enabled', True) and not norm.training
+                and not (torch.jit.is_tracing()
+                         and not torch.onnx.is_in_onnx_export())
                 and norm.running_var is not None
                 and getattr(parent, self.norm_name, None) is norm
                 and getattr(parent, self.conv_name, None) is conv
