@@ -26,11 +26,10 @@ check_state_dict_against_config`).
 import re
 from collections import OrderedDict
 
-from . import (ConversionError, ConversionResult, compare_state_dicts,
-               extract_state_dict, format_keys, raise_on_differences,
-               register_converter)
-from .hrnet_official import infer_hrnet_arch
-from .mmseg import validate_hrnet_keys
+from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from ._hrnet import infer_hrnet_arch, validate_hrnet_keys
+from .checks import extract_state_dict, raise_on_differences
+from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmdet'
 
