@@ -12,24 +12,21 @@ Examples::
     python tools/infer.py CONFIG CKPT demo/a.jpg demo/b.jpg --out vis/
     python tools/infer.py CONFIG CKPT data/images/ --out vis/ --skip-bad
 """
-import argparse
 import os
 import os.path as osp
 import sys
 
-from hrseg_plugin.apis import (CHECKPOINT_TRUST_HELP, IMAGE_EXTENSIONS,
-                               Predictor, ToolError, add_cfg_options_arg,
-                               check_file, check_image, collect_images,
+from hrseg_plugin.apis import (IMAGE_EXTENSIONS, Predictor, ToolError,
+                               add_cfg_options_arg, check_file, check_image,
+                               collect_images, config_checkpoint_parser,
                                load_config, read_image, run_tool)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Predict images with an mmseg or mmdet model and write '
-        'the predictions painted over each image to OUT/<image stem>.png.',
-        epilog=CHECKPOINT_TRUST_HELP)
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser = config_checkpoint_parser(
+        'Predict images with an mmseg or mmdet model and write the '
+        'predictions painted over each image to OUT/<image stem>.png.',
+        'config file path')
     parser.add_argument(
         'images',
         nargs='+',

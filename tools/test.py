@@ -12,26 +12,17 @@ Examples::
     python tools/test.py CONFIG CKPT --out results/   # results/metrics.json
     python tools/test.py CONFIG CKPT --show-dir painted/
 """
-import argparse
-
-from hrseg_plugin.apis import (CHECKPOINT_TRUST_HELP, METRICS_FILE,
-                               add_cfg_options_arg, add_launcher_args,
-                               build_runner, check_built_model,
-                               check_data_folders, check_file,
-                               check_test_config, dump_metrics,
-                               enable_show_dir, export_local_rank,
-                               format_metrics, init_distributed,
-                               is_main_process, load_config, run_tool,
-                               setup_cpu_distributed, setup_runtime)
+from hrseg_plugin.apis import (METRICS_FILE, check_data_folders, check_file,
+                               check_test_config, config_checkpoint_parser,
+                               dump_metrics, enable_show_dir, format_metrics,
+                               is_main_process, load_config, make_runner,
+                               parse_runner_args, run_tool, setup_runtime)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Test (evaluate) a checkpoint of an mmseg or mmdet '
-        'config with its test_dataloader and test_evaluator.',
-        epilog=CHECKPOINT_TRUST_HELP)
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser = config_checkpoint_parser(
+        'Test (evaluate) a checkpoint of an mmseg or mmdet config with its '
+        'test_dataloader and test_evaluator.', 'test config file path')
     parser.add_argument(
         '--work-dir',
         help='the dir for the test logs (default: the config\'s work_dir, '
@@ -49,11 +40,7 @@ def parse_args(argv=None):
         '(relative to the current directory): mmseg writes them to '
         'DIR/vis_data/vis_image/, mmdet to DIR/. Needs a visualization hook '
         'in default_hooks')
-    add_cfg_options_arg(parser)
-    add_launcher_args(parser)
-    args = parser.parse_args(argv)
-    export_local_rank(args)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):
@@ -70,10 +57,7 @@ def main(argv=None):
         enable_show_dir(cfg, args.show_dir)
 
     check_data_folders(cfg, ('test_dataloader', ))
-    setup_cpu_distributed(cfg, args.launcher)
-    init_distributed(cfg, args.launcher)
-    runner = build_runner(cfg)
-    check_built_model(runner)
+    runner = make_runner(cfg, args.launcher)
     metrics = runner.test()
     if not is_main_process():  # distributed: rank 0 reports
         return metrics

@@ -16,12 +16,10 @@ Examples::
 import argparse
 
 from hrseg_plugin.apis import (CHECKPOINT_TRUST_HELP, CPU_AMP_OPTIM_WRAPPER,
-                               ToolError, add_cfg_options_arg,
-                               add_launcher_args, apply_resume, build_runner,
-                               check_built_model, check_train_data_folders,
-                               enable_amp, export_local_rank, init_distributed,
-                               load_config, run_tool, setup_cpu_distributed,
-                               setup_runtime)
+                               ToolError, apply_resume,
+                               check_train_data_folders, enable_amp,
+                               load_config, make_runner, parse_runner_args,
+                               run_tool, setup_runtime)
 
 
 def parse_args(argv=None):
@@ -57,11 +55,7 @@ def parse_args(argv=None):
         'under torch.autocast("cpu", dtype=torch.bfloat16) with no loss '
         'scaling; weights, gradients and optimizer state stay float32. '
         'Needs optim_wrapper.type=OptimWrapper in the config.')
-    add_cfg_options_arg(parser)
-    add_launcher_args(parser)
-    args = parser.parse_args(argv)
-    export_local_rank(args)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv=None):
@@ -72,10 +66,7 @@ def main(argv=None):
         enable_amp(cfg)
     apply_resume(cfg, args.resume)
     check_train_data_folders(cfg)
-    setup_cpu_distributed(cfg, args.launcher)
-    init_distributed(cfg, args.launcher)
-    runner = build_runner(cfg)
-    check_built_model(runner)
+    runner = make_runner(cfg, args.launcher)
     try:
         runner.train()
     except FloatingPointError as exc:

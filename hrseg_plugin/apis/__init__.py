@@ -22,15 +22,16 @@ inside the functions that need them.
 """
 from .amp import (CPU_AMP_OPTIM_WRAPPER, enable_amp,
                   register_cpu_amp_optim_wrapper)
-from .checkpoints import (CHECKPOINT_TRUST_HELP, allow_mmengine_checkpoints,
-                          check_checkpoint_fits)
-from .cli import (CFG_OPTIONS_HELP, ToolError, add_cfg_options_arg,
-                  add_launcher_args, check_file, docstring_parser,
-                  export_local_rank, log_message, run_tool)
+from .checkpoints import allow_mmengine_checkpoints, check_checkpoint_fits
+from .cli import (CFG_OPTIONS_HELP, CHECKPOINT_TRUST_HELP, ToolError,
+                  add_cfg_options_arg, add_launcher_args, check_file,
+                  config_checkpoint_parser, docstring_parser,
+                  export_local_rank, log_message, parse_runner_args,
+                  run_tool)
 from .config import (SUPPORTED_SCOPES, TASKS, TaskSpec, apply_resume,
                      build_runner, check_built_model, check_test_config,
                      enable_show_dir, get_task_spec, import_object,
-                     load_config, setup_runtime)
+                     load_config, make_runner, setup_runtime)
 from .data_checks import (check_data_folders, check_train_data_folders,
                           dataset_prepare_hint)
 from .distributed import (init_distributed, is_main_process,
@@ -46,11 +47,11 @@ __all__ = [
     'add_launcher_args', 'allow_mmengine_checkpoints', 'apply_resume',
     'build_runner', 'check_built_model', 'check_checkpoint_fits',
     'check_data_folders', 'check_file', 'check_image', 'check_test_config',
-    'check_train_data_folders', 'collect_images', 'dataset_prepare_hint',
-    'docstring_parser', 'dump_metrics', 'enable_amp', 'enable_show_dir',
-    'export_local_rank', 'format_metrics', 'get_task_spec', 'import_object',
-    'init_distributed', 'init_model_from_config', 'is_main_process',
-    'load_config', 'log_message', 'read_image',
-    'register_cpu_amp_optim_wrapper', 'run_tool', 'setup_cpu_distributed',
-    'setup_runtime', 'to_builtin'
+    'check_train_data_folders', 'collect_images', 'config_checkpoint_parser',
+    'dataset_prepare_hint', 'docstring_parser', 'dump_metrics', 'enable_amp',
+    'enable_show_dir', 'export_local_rank', 'format_metrics', 'get_task_spec',
+    'import_object', 'init_distributed', 'init_model_from_config',
+    'is_main_process', 'load_config', 'log_message', 'make_runner',
+    'parse_runner_args', 'read_image', 'register_cpu_amp_optim_wrapper',
+    'run_tool', 'setup_cpu_distributed', 'setup_runtime', 'to_builtin'
 ]

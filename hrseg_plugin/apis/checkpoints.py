@@ -1,16 +1,11 @@
-"""Checkpoints the tools load: which objects they may hold, and whether
-their weights fit the config's model."""
+"""Checkpoints the tools load: which objects they may hold (see
+:data:`hrseg_plugin.apis.cli.CHECKPOINT_TRUST_HELP`), and whether their
+weights fit the config's model."""
 from hrseg_plugin.utils.checkpoint_io import load_checkpoint_file
 from hrseg_plugin.utils.state_dicts import (compare_state_dicts,
                                             describe_key_differences,
                                             key_shapes, strip_prefix)
 from .cli import ToolError
-
-CHECKPOINT_TRUST_HELP = (
-    'Checkpoints are loaded with torch.load(weights_only=True): importing '
-    'hrseg_plugin allows exactly the mmengine / numpy objects that '
-    'mmengine puts in its checkpoints (hrseg_plugin.utils.safe_checkpoints), '
-    'so no other code can run from a checkpoint file.')
 
 
 def allow_mmengine_checkpoints() -> None:

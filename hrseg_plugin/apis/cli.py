@@ -60,6 +60,25 @@ def log_message(msg: str, level: int = logging.INFO) -> None:
     print_log(msg, logger='current', level=level)
 
 
+CHECKPOINT_TRUST_HELP = (
+    'Checkpoints are loaded with torch.load(weights_only=True): importing '
+    'hrseg_plugin allows exactly the mmengine / numpy objects that '
+    'mmengine puts in its checkpoints (hrseg_plugin.utils.safe_checkpoints), '
+    'so no other code can run from a checkpoint file.')
+
+
+def config_checkpoint_parser(description: str,
+                             config_help: str) -> argparse.ArgumentParser:
+    """An argument parser for a tool taking ``CONFIG CHECKPOINT``
+    (``test.py``, ``infer.py``), with :data:`CHECKPOINT_TRUST_HELP` after
+    the options."""
+    parser = argparse.ArgumentParser(
+        description=description, epilog=CHECKPOINT_TRUST_HELP)
+    parser.add_argument('config', help=config_help)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    return parser
+
+
 def docstring_parser(doc: str) -> argparse.ArgumentParser:
     """An argument parser whose ``--help`` is a tool's docstring: the first
     paragraph as the description, the rest (examples ...) as it is written
@@ -113,3 +132,15 @@ def export_local_rank(args: argparse.Namespace) -> None:
     """Export ``--local_rank`` as ``LOCAL_RANK`` (as the stock tools do)."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(getattr(args, 'local_rank', 0))
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv=None) -> argparse.Namespace:
+    """Parse the command line of a tool that runs an mmengine runner
+    (``train.py``, ``test.py``): ``parser``'s arguments plus
+    ``--cfg-options`` and the launcher's; ``--local_rank`` is exported."""
+    add_cfg_options_arg(parser)
+    add_launcher_args(parser)
+    args = parser.parse_args(argv)
+    export_local_rank(args)
+    return args

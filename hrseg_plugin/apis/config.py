@@ -18,6 +18,7 @@ from hrseg_plugin.utils import config as config_utils
 from .amp import register_cpu_amp_optim_wrapper
 from .checkpoints import allow_mmengine_checkpoints
 from .cli import ToolError, check_file, log_message
+from .distributed import init_distributed, setup_cpu_distributed
 
 #: ``default_scope`` values the tools accept.
 SUPPORTED_SCOPES = ('mmseg', 'mmdet')
@@ -270,3 +271,15 @@ def check_built_model(runner) -> None:
         check_model_channels(runner.model)
     except ValueError as exc:
         raise ToolError(f'the model of the config is inconsistent: {exc}')
+
+
+def make_runner(cfg, launcher: str = 'none'):
+    """The runner of a tool's run: adapted to a machine without CUDA and
+    with ``torch.distributed`` started when ``launcher`` says so
+    (:mod:`.distributed`), built (:func:`build_runner`) and its model
+    checked (:func:`check_built_model`), all before any data is read."""
+    setup_cpu_distributed(cfg, launcher)
+    init_distributed(cfg, launcher)
+    runner = build_runner(cfg)
+    check_built_model(runner)
+    return runner
