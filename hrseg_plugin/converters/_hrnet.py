@@ -15,8 +15,8 @@ from typing import Dict, List
 
 import torch
 
-from hrseg_plugin.utils.state_dicts import (compare_state_dicts,
-                                            format_keys, key_shapes)
+from hrseg_plugin.utils.state_dicts import (compare_state_dicts, format_keys,
+                                            key_shapes)
 from .checks import raise_on_differences
 from .registry import ConversionError
 
@@ -35,17 +35,21 @@ def _max_index(keys, prefix) -> int:
     return max(idx) + 1 if idx else 0
 
 
-def require_keys(sd, keys: List[str], prefix: str = '') -> None:
+def require_keys(
+        sd,
+        keys: List[str],
+        prefix: str = '',
+        what: str = 'not an HRNet-OCR checkpoint of the expected layout:'
+) -> None:
     """Refuse a checkpoint without the keys the architecture is read from.
 
     Raises:
-        ConversionError: naming the missing keys.
+        ConversionError: ``<what> missing keys:`` and the keys.
     """
-    missing = [k for k in keys if prefix + k not in sd]
+    missing = [prefix + k for k in keys if prefix + k not in sd]
     if missing:
         raise ConversionError(
-            'not an HRNet-OCR checkpoint of the expected layout: missing '
-            f'keys:\n{format_keys(prefix + k for k in missing)}')
+            f'{what} missing keys:\n{format_keys(missing)}')
 
 
 def infer_hrnet_arch(sd: Dict[str, torch.Tensor],
@@ -189,10 +193,8 @@ def validate_hrnet_keys(sd) -> dict:
             OUR_OCB + 'query_project.0.conv.weight',
             'decode_head.1.conv_seg.weight'
         ]
-        missing = [k for k in anchors if k not in sd]
-        if missing:
-            raise ConversionError('refusing: incomplete OCRNet decode head, '
-                                  f'missing keys:\n{format_keys(missing)}')
+        require_keys(sd, anchors,
+                     what='refusing: incomplete OCRNet decode head,')
         read_ocr_widths(sd, arch, *anchors)
         what = ('the backbone / decode_head keys do not match an HRNet '
                 f'(widths {widths}) + [FCNHead, OCRHead] '
