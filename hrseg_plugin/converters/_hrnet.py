@@ -117,6 +117,29 @@ def read_ocr_widths(sd: Dict[str, torch.Tensor], arch: dict, mid_key: str,
     return arch
 
 
+def built_key_shapes(parts: dict) -> 'OrderedDict[str, tuple]':
+    """Keys and shapes of a model made of ``parts`` (name -> module config,
+    or a list of configs for a ``ModuleList``), built in mmseg's scope on
+    the meta device (no memory, no initialization).
+
+    Returns:
+        OrderedDict[str, tuple]: ``<name>.*`` key -> shape, in the model's
+        state-dict order.
+    """
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+
+    model = torch.nn.Module()
+    with torch.device('meta'), DefaultScope.overwrite_default_scope(
+            'mmseg'), warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # the heads' loss defaults warn
+        for name, cfg in parts.items():
+            module = (torch.nn.ModuleList(map(MODELS.build, cfg))
+                      if isinstance(cfg, list) else MODELS.build(cfg))
+            model.add_module(name, module)
+    return key_shapes(model)
+
+
 def our_key_shapes(arch: dict,
                    with_ocr_heads: bool = False
                    ) -> 'OrderedDict[str, tuple]':
@@ -133,9 +156,6 @@ def our_key_shapes(arch: dict,
         OrderedDict[str, tuple]: ``backbone.*`` (and ``decode_head.*``)
         key -> shape.
     """
-    from mmengine.registry import DefaultScope
-    from mmseg.registry import MODELS
-
     norm_cfg = dict(type='BN')
     parts = dict(backbone=dict(
         type='hrseg_plugin.HRNet',
@@ -157,15 +177,7 @@ def our_key_shapes(arch: dict,
                  channels=arch['ocr_mid_channels'],
                  ocr_channels=arch['ocr_key_channels'], **common)
         ]
-    model = torch.nn.Module()
-    with torch.device('meta'), DefaultScope.overwrite_default_scope(
-            'mmseg'), warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # the heads' loss defaults warn
-        for name, cfg in parts.items():
-            module = (torch.nn.ModuleList(map(MODELS.build, cfg))
-                      if isinstance(cfg, list) else MODELS.build(cfg))
-            model.add_module(name, module)
-    return key_shapes(model)
+    return built_key_shapes(parts)
 
 
 def validate_hrnet_keys(sd) -> dict:
