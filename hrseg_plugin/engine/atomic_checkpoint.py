@@ -13,7 +13,8 @@ in the process; the hook is opt-in per config, visible in the config
 The hook writes ``.iter_N.pth.tmp-<pid>`` through the runner (so
 ``before_save_checkpoint`` hooks and the checkpoint contents are exactly
 the stock ones), fsyncs it, renames it to ``iter_N.pth`` with
-``os.replace`` (atomic on POSIX and Windows), then updates
+``os.replace`` (atomic on POSIX and Windows;
+:func:`hrseg_plugin.utils.atomic_save_file`), then updates
 ``last_checkpoint`` the same way, and only then removes checkpoints beyond
 ``max_keep_ckpts``. At every instant ``last_checkpoint`` names a complete
 file.
