@@ -16,8 +16,10 @@ import torch.nn.functional as F
 
 from helpers import import_path, randomize_, rel_error
 
+from hrseg_plugin.converters import cli as convert_tool
+from hrseg_plugin.utils import build_model_from_config as build_from_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
 R18_CFG = os.path.join(ROOT, 'configs', 'bisenet_r18.py')
 COINCHEUNG_CFG = os.path.join(ROOT, 'configs', 'bisenet_r18_coincheung.py')
 STOCK_CFG = 'mmseg::_base_/models/bisenetv1_r18-d32.py'
@@ -31,26 +33,6 @@ torch.set_num_threads(2)
 coincheung = import_path(
     'hrseg_tests_coincheung_bisenetv1',
     os.path.join(ROOT, 'tests', 'reference', 'coincheung_bisenetv1.py'))
-convert_tool = import_path('hrseg_tools_convert_weights_bisenet', TOOL)
-
-
-def build_from_config(config, options=None):
-    """A segmentor of an mmseg-style config, eval mode, not initialised from
-    any file (the weights come from the checkpoints under test)."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.utils import get_installed_path, import_modules_from_strings
-    if config.startswith('mmseg::'):
-        config = os.path.join(get_installed_path('mmseg'), '.mim', 'configs',
-                              config[len('mmseg::'):])
-    cfg = Config.fromfile(config)
-    if options:
-        cfg.merge_from_dict(options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmseg.registry import MODELS
-    return MODELS.build(cfg.model).eval()
 
 
 def run_main(capsys, *args):

@@ -14,6 +14,9 @@ import pytest
 import torch
 from helpers import import_path, randomize_, rel_error
 
+from hrseg_plugin.converters import cli as convert_tool
+from hrseg_plugin.utils import build_model_from_config as build_from_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_weights.py')
 W18_CFG = os.path.join(ROOT, 'configs', 'hrnet_w18_ocr.py')
@@ -32,7 +35,6 @@ torch.set_num_threads(2)
 official = import_path(
     'hrseg_tests_official_hrnet_ocr',
     os.path.join(ROOT, 'tests', 'reference', 'official_hrnet_ocr.py'))
-convert_tool = import_path('hrseg_tools_convert_weights', TOOL)
 
 
 # official options, as config overrides of our model
@@ -51,27 +53,6 @@ OFFICIAL_CLI_OPTIONS = [
     f'model.decode_head.0.num_classes={NUM_CLASSES}',
     f'model.decode_head.1.num_classes={NUM_CLASSES}'
 ]
-
-
-def build_from_config(config, options=None):
-    """Build a segmentor from an mmseg-style config, eval mode, no weight
-    init (the weights come from the checkpoints under test)."""
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.utils import import_modules_from_strings
-    if config.startswith('mmseg::'):  # a stock config, from mmseg's .mim
-        from mmengine.utils import get_installed_path
-        config = os.path.join(
-            get_installed_path('mmseg'), '.mim', 'configs',
-            config[len('mmseg::'):])
-    cfg = Config.fromfile(config)
-    if options:
-        cfg.merge_from_dict(options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
-    init_default_scope(cfg.get('default_scope', 'mmseg'))
-    from mmseg.registry import MODELS
-    return MODELS.build(cfg.model).eval()
 
 
 @torch.no_grad()

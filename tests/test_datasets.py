@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from test_tools import load_runner_utils
+from hrseg_plugin import apis as ru
 
 cv2 = pytest.importorskip('cv2')
 
@@ -151,7 +151,6 @@ def test_config_reads_real_layout(config, tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     counts = make(tmp_path / root)
-    ru = load_runner_utils()
     ru.check_data_folders(cfg, ('train_dataloader', 'val_dataloader',
                                 'test_dataloader'))
 
@@ -181,7 +180,6 @@ def test_missing_root_names_path_and_command(config, tmp_path,
     root, _, dataset_type, command = CASES[config]
     cfg = Config.fromfile(REPO / config)
     monkeypatch.chdir(tmp_path)
-    ru = load_runner_utils()
     with pytest.raises(ru.ToolError) as info:
         ru.check_data_folders(cfg, ('train_dataloader', ))
     msg = str(info.value)
@@ -196,7 +194,6 @@ def test_missing_prefix_folder_is_named(tmp_path, monkeypatch):
     make_cityscapes(tmp_path / 'data/cityscapes')
     import shutil
     shutil.rmtree(tmp_path / 'data/cityscapes/gtFine/val')
-    ru = load_runner_utils()
     ru.check_data_folders(cfg, ('train_dataloader', ))
     with pytest.raises(ru.ToolError, match='gtFine/val'):
         ru.check_data_folders(cfg, ('val_dataloader', ))

@@ -4,7 +4,6 @@ refusals, and the demo configs through ``tools/train.py``, mmdet's own
 packaged train tool, ``tools/test.py`` and ``tools/infer.py``."""
 import copy
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,6 +20,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from hrseg_plugin.converters import ConversionError, convert_checkpoint
+from hrseg_plugin.converters import cli as convert_tool
 from hrseg_plugin.models.backbones import HRNet
 from hrseg_plugin.models.backbones.hrnet_arch import ARCH_SETTINGS
 from hrseg_plugin.models.necks import HRFPN
@@ -161,16 +161,6 @@ def random_image(h, w, seed=0):
                 for s in (h, w))
         img[y:y + h // 3, x:x + w // 3] = 40 * (k + 2)
     return img
-
-
-def load_tool(name):
-    """Import ``tools/<name>.py`` as a module (its ``main(argv)`` runs
-    in-process: no second interpreter start)."""
-    spec = importlib.util.spec_from_file_location(
-        f'_tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # --------------------------------------------------------------------------
@@ -348,10 +338,9 @@ def stock_faster_state_dict():
 
 
 def test_convert_weights_cli(stock_faster_state_dict, tmp_path, capsys):
-    tool = load_tool('convert_weights')
     src, dst = tmp_path / 'in.pth', tmp_path / 'out.pth'
     torch.save(dict(state_dict=stock_faster_state_dict), src)
-    rc = tool.main([
+    rc = convert_tool.main([
         '--from', 'mmdet', str(src), str(dst), '--config',
         str(REPO / 'configs/faster_rcnn_hrnetv2p_w18.py'), '--no-progress'
     ])
@@ -367,7 +356,7 @@ def test_convert_weights_cli(stock_faster_state_dict, tmp_path, capsys):
 
     # a W18 checkpoint does not fit the W32 model: refused, nothing written
     dst32 = tmp_path / 'out32.pth'
-    rc = tool.main([
+    rc = convert_tool.main([
         '--from', 'mmdet', str(src), str(dst32), '--config',
         str(REPO / 'configs/faster_rcnn_hrnetv2p_w32.py'), '--no-progress'
     ])

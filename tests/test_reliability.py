@@ -214,7 +214,7 @@ def test_all_ignore_crop_gives_finite_loss_and_gradients():
 
 
 def test_cpu_amp_keeps_demo_losses_finite():
-    from hrseg_plugin.apis.runner_utils import register_cpu_amp_optim_wrapper
+    from hrseg_plugin.apis import register_cpu_amp_optim_wrapper
     wrapper_cls = register_cpu_amp_optim_wrapper()
     for name in ('hrnet_ocr', 'bisenet_r18'):
         model = build_demo_model(name)
@@ -428,7 +428,7 @@ def build_with(name, options):
      'but the backbone HRNet has 4 outputs'),
 ])
 def test_head_channels_checked_when_built(name, options, message):
-    from hrseg_plugin.apis import runner_utils as ru
+    from hrseg_plugin import apis as ru
     from hrseg_plugin.engine import check_model_channels
     model = build_with(name, options)
     with pytest.raises(ValueError) as err:

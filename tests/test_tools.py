@@ -10,7 +10,6 @@ data written to tmp dirs:
 * mmdet: a small ``RetinaNet`` (ResNet-18 with 16 base channels) on a
   three-image COCO json of rectangles.
 """
-import importlib.util
 import json
 import math
 import os
@@ -48,19 +47,6 @@ def run_tool(tool, *args, expect_rc=0, timeout=300):
                     f'--- stdout ---\n{proc.stdout[-6000:]}\n'
                     f'--- stderr ---\n{proc.stderr[-6000:]}')
     return proc
-
-
-def load_runner_utils():
-    """Import ``hrseg_plugin/apis/runner_utils.py`` as the tools do, without
-    ``hrseg_plugin/__init__.py`` (which imports every project model)."""
-    name = 'hrseg_plugin.apis.runner_utils'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, REPO / 'hrseg_plugin' / 'apis' / 'runner_utils.py')
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def read_scalars(work_dir):
@@ -367,7 +353,7 @@ def test_cpu_amp_wrapper_autocasts_bf16():
     """The forward pass runs in bfloat16, parameters and gradients stay
     float32."""
     torch = pytest.importorskip('torch')
-    ru = load_runner_utils()
+    from hrseg_plugin.apis import amp as ru
     wrapper_cls = ru.register_cpu_amp_optim_wrapper()
     assert ru.CPUAmpOptimWrapper is wrapper_cls
     from mmengine.registry import OPTIM_WRAPPERS
@@ -389,7 +375,7 @@ def test_cpu_amp_wrapper_autocasts_bf16():
 
 
 # --------------------------------------------------------------------------
-# argument / config errors (reported before torch is imported)
+# argument / config errors (reported before any model is built)
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize('tool', ['train', 'test', 'infer'])
 def test_unknown_default_scope_rejected(tool, tmp_path):

@@ -17,12 +17,8 @@ Usage::
         [--head-channels 2048]
 """
 import argparse
-import sys
-from pathlib import Path
 
 import torch.nn as nn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def parse_args(argv=None):

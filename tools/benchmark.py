@@ -18,21 +18,17 @@ Examples::
         --shape 800 1216 --part backbone --compare-stock --json out.json
     python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx
 """
-import argparse
 import json
 import os.path as osp
-import sys
 import tempfile
 
 import torch
 
+from hrseg_plugin.apis import add_cfg_options_arg, docstring_parser, run_tool
+
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    parser = docstring_parser(__doc__)
     parser.add_argument('config', help='config file')
     parser.add_argument(
         '--shape', type=int, nargs=2, default=(512, 1024),
@@ -81,8 +77,7 @@ def parse_args(argv=None):
                         'process)')
     parser.add_argument('--json', metavar='OUT',
                         help='also write the results to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides of the config, key=value')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if args.onnx and args.mode != 'infer':
         parser.error('--onnx times inference only (--mode infer)')
@@ -115,11 +110,11 @@ def _onnx_step(model, data, args, path):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrseg_plugin.apis import benchmark as bm
-    from mmengine.config import Config
+    from hrseg_plugin.utils import load_config
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     scope = cfg.get('default_scope', 'mmseg')
     configs = {'ours': (args.config, args.cfg_options)}
     if args.compare_stock:
@@ -223,6 +218,5 @@ def main(argv=None) -> int:
 
 if __name__ == '__main__':
     from hrseg_plugin.apis.benchmark import BenchmarkError
-    from hrseg_plugin.apis.runner_utils import run_tool
     from hrseg_plugin.converters import ConversionError
     run_tool(main, errors=(BenchmarkError, ConversionError))

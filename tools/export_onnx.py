@@ -21,20 +21,17 @@ Examples::
     python tools/export_onnx.py configs/faster_rcnn_hrnetv2p_w18.py det.pth \\
         --shape 800 1216 --part backbone
 """
-import argparse
 import copy
 import os.path as osp
 import sys
 
 import torch
 
+from hrseg_plugin.apis import add_cfg_options_arg, docstring_parser, run_tool
+
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
-    parser = argparse.ArgumentParser(
-        description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split('\n\n', 1)[1])
+    parser = docstring_parser(__doc__)
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--shape', type=int, nargs=2, required=True,
@@ -60,8 +57,7 @@ def parse_args(argv=None):
     parser.add_argument('--repeat', type=int, default=5,
                         help='timed runs of each for the latency (0: do not '
                         'time; default: 5)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='overrides of the config, key=value')
+    add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
     if min(args.shape) < 1 or args.batch < 1 or args.repeat < 0:
         parser.error('--shape and --batch must be >= 1, --repeat >= 0')
@@ -70,11 +66,11 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from hrseg_plugin.apis import onnx_export as ox
-    from hrseg_plugin.apis import runner_utils as ru
+    from hrseg_plugin.apis import (init_model_from_config, load_config,
+                                   onnx_export as ox)
 
-    cfg = ru.load_config(args.config, args.cfg_options)
-    model = ru.init_model_from_config(cfg, args.checkpoint, 'cpu')
+    cfg = load_config(args.config, args.cfg_options)
+    model = init_model_from_config(cfg, args.checkpoint, 'cpu')
     out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     resize = not args.no_resize
     names = ox.export_onnx(model, out, args.shape, args.batch, args.part,
@@ -118,5 +114,4 @@ def main(argv=None) -> int:
 
 if __name__ == '__main__':
     from hrseg_plugin.apis.onnx_export import ExportError
-    from hrseg_plugin.apis.runner_utils import run_tool
     run_tool(main, errors=(ExportError, ))

@@ -12,49 +12,27 @@ Examples::
     python tools/infer.py CONFIG CKPT demo/a.jpg demo/b.jpg --out vis/
     python tools/infer.py CONFIG CKPT data/images/ --out vis/ --skip-bad
 """
-import argparse
-import importlib
-import importlib.util
 import os
 import os.path as osp
 import sys
 
-
-def _load_runner_utils():
-    """Load ``hrseg_plugin/apis/runner_utils.py`` (the code the tools share)
-    from this checkout without running ``hrseg_plugin/__init__.py``: that
-    imports and registers every project model, which stock configs do not
-    need and which configs get through their ``custom_imports``."""
-    name = 'hrseg_plugin.apis.runner_utils'
-    if name in sys.modules:
-        return sys.modules[name]
-    path = osp.join(
-        osp.dirname(osp.dirname(osp.abspath(__file__))), *name.split('.'))
-    if not osp.isfile(path + '.py'):  # tools copied elsewhere: installed one
-        return importlib.import_module(name)
-    spec = importlib.util.spec_from_file_location(name, path + '.py')
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ru = _load_runner_utils()
+from hrseg_plugin.apis import (IMAGE_EXTENSIONS, Predictor, ToolError,
+                               add_cfg_options_arg, check_file, check_image,
+                               collect_images, config_checkpoint_parser,
+                               load_config, read_image, run_tool)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description='Predict images with an mmseg or mmdet model and write '
-        'the predictions painted over each image to OUT/<image stem>.png.',
-        epilog=ru.CHECKPOINT_TRUST_HELP)
-    parser.add_argument('config', help='config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser = config_checkpoint_parser(
+        'Predict images with an mmseg or mmdet model and write the '
+        'predictions painted over each image to OUT/<image stem>.png.',
+        'config file path')
     parser.add_argument(
         'images',
         nargs='+',
         metavar='IMAGE',
         help='image files, or folders: all images in a folder (extensions '
-        f'{", ".join(ru.IMAGE_EXTENSIONS)}, not recursive)')
+        f'{", ".join(IMAGE_EXTENSIONS)}, not recursive)')
     parser.add_argument(
         '--out',
         required=True,
@@ -82,26 +60,26 @@ def parse_args(argv=None):
         action='store_true',
         help='skip images that cannot be read (missing or not decodable) '
         'instead of failing, and count them in the summary line')
-    ru.add_cfg_options_arg(parser)
+    add_cfg_options_arg(parser)
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    ru.check_file(args.checkpoint, 'checkpoint file')
-    cfg = ru.load_config(args.config, args.cfg_options)
-    images = ru.collect_images(args.images)
+    check_file(args.checkpoint, 'checkpoint file')
+    cfg = load_config(args.config, args.cfg_options)
+    images = collect_images(args.images)
     if not args.skip_bad:
         # Fail on a missing or non-image file before loading the model
         # (a file that is truncated or corrupt inside still fails later).
         for path in images:
-            ru.check_image(path)
+            check_image(path)
 
     device = args.device
     if device is None:
         import torch
         device = 'cuda:0' if torch.cuda.is_available() else 'cpu'
-    predictor = ru.Predictor(
+    predictor = Predictor(
         cfg,
         args.checkpoint,
         device=device,
@@ -113,8 +91,8 @@ def main(argv=None):
     written, skipped, seen_stems = [], [], {}
     for path in tqdm(images, desc='infer', unit='img'):
         try:
-            img = ru.read_image(path)
-        except ru.ToolError as exc:
+            img = read_image(path)
+        except ToolError as exc:
             if not args.skip_bad:
                 raise
             skipped.append(path)
@@ -140,4 +118,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    ru.run_tool(main)
+    run_tool(main)

@@ -17,7 +17,6 @@ alike, and reports medians and the ratio.
 import contextlib
 import copy
 import os
-import os.path as osp
 import resource
 import statistics
 import time
@@ -27,7 +26,8 @@ from typing import Callable, Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from hrseg_plugin.utils import calibrate_norms_, compare, randomize_
+from hrseg_plugin.utils import (build_model_from_config, calibrate_norms_,
+                                compare, randomize_, resolve_config_path)
 
 #: Modes of :func:`make_step`.
 MODES = ('infer', 'train')
@@ -64,31 +64,12 @@ class Timing:
         return out
 
 
-def resolve_config_path(path: str) -> str:
-    """A config path, with ``mmseg::`` / ``mmdet::`` resolved to the config
-    shipped inside the installed package (``<pkg>/.mim/configs/...``)."""
-    if '::' not in path:
-        return path
-    package, rel = path.split('::', 1)
-    module = __import__(package)
-    full = osp.join(osp.dirname(module.__file__), '.mim', 'configs', rel)
-    if not osp.isfile(full):
-        raise BenchmarkError(f'{path}: no such config in the installed '
-                             f'{package} ({full})')
-    return full
-
-
 def build_model(config: str, cfg_options: Optional[dict] = None
                 ) -> nn.Module:
-    """Build a config's model without loading any weights file."""
-    from hrseg_plugin.converters import build_model_from_config
-    return build_model_from_config(resolve_config_path(config), cfg_options)
-
-
-def config_scope(config: str) -> str:
-    from mmengine.config import Config
-    return Config.fromfile(resolve_config_path(config)).get(
-        'default_scope', 'mmseg')
+    """Build a config's model (``mmseg::`` / ``mmdet::`` paths resolved)
+    without loading any weights file."""
+    return build_model_from_config(
+        resolve_config_path(config, error=BenchmarkError), cfg_options)
 
 
 def load_stock_weights(ours: nn.Module, stock: nn.Module, scope: str) -> None:

@@ -64,9 +64,11 @@ from collections import OrderedDict
 
 import torch
 
-from . import (ConversionError, ConversionResult, compare_state_dicts,
-               extract_state_dict, raise_on_differences, register_converter)
-from .mmseg import bn_spec, conv_module_spec, rename_key
+from hrseg_plugin.utils.state_dicts import (DDP_PREFIX, compare_state_dicts,
+                                            strip_prefix)
+from ._keys import bn_spec, conv_module_spec, rename_key
+from .checks import extract_state_dict, raise_on_differences
+from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'bisenet-coincheung'
 CONFIG = 'configs/bisenet_r18_coincheung.py'
@@ -196,9 +198,8 @@ def coincheung_spec(num_classes: int, layout: str,
 
 
 def _strip_module_prefix(sd):
-    if sd and all(k.startswith('module.') for k in sd):
-        return OrderedDict((k[len('module.'):], v) for k, v in sd.items()), \
-            ['module.']
+    if sd and all(k.startswith(DDP_PREFIX) for k in sd):
+        return strip_prefix(sd, DDP_PREFIX), [DDP_PREFIX]
     return sd, []
 
 

@@ -26,11 +26,10 @@ check_state_dict_against_config`).
 import re
 from collections import OrderedDict
 
-from . import (ConversionError, ConversionResult, compare_state_dicts,
-               extract_state_dict, format_keys, raise_on_differences,
-               register_converter)
-from .hrnet_official import infer_hrnet_arch
-from .mmseg import validate_hrnet_keys
+from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from ._hrnet import built_key_shapes, infer_hrnet_arch, validate_hrnet_keys
+from .checks import extract_state_dict, raise_on_differences
+from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmdet'
 
@@ -45,8 +44,8 @@ _FPN_CONV = re.compile(r'neck\.fpn_convs\.(\d+)\.')
 
 def hrfpn_spec(in_channels: int, out_channels: int,
                num_outs: int) -> 'OrderedDict[str, tuple]':
-    """Keys and shapes of a stock mmdet ``HRFPN`` (= ours with
-    ``norm_cfg=None``).
+    """Keys and shapes of a stock mmdet ``HRFPN``: ours with
+    ``norm_cfg=None`` (plain convs with bias), built on the meta device.
 
     Args:
         in_channels (int): Channels of the HRNetV2 concatenation (the sum of
@@ -57,15 +56,9 @@ def hrfpn_spec(in_channels: int, out_channels: int,
     Returns:
         OrderedDict[str, tuple]: key -> shape, with the ``neck.`` prefix.
     """
-    spec = OrderedDict()
-    spec['neck.reduction_conv.conv.weight'] = (out_channels, in_channels, 1,
-                                               1)
-    spec['neck.reduction_conv.conv.bias'] = (out_channels, )
-    for i in range(num_outs):
-        spec[f'neck.fpn_convs.{i}.conv.weight'] = (out_channels,
-                                                   out_channels, 3, 3)
-        spec[f'neck.fpn_convs.{i}.conv.bias'] = (out_channels, )
-    return spec
+    return built_key_shapes(dict(neck=dict(
+        type='hrseg_plugin.HRFPN', in_channels=[in_channels],
+        out_channels=out_channels, num_outs=num_outs, norm_cfg=None)))
 
 
 def _validate_hrfpn(sd, backbone_channels) -> dict:

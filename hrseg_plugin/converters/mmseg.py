@@ -42,22 +42,19 @@ Missing / unexpected / shape-mismatched keys are named in the refusal. The
 full check against a model is ``--config`` (see
 :func:`hrseg_plugin.converters.check_state_dict_against_config`).
 """
-import re
 from collections import OrderedDict
 
-from . import (ConversionError, ConversionResult, compare_state_dicts,
-               extract_state_dict, format_keys, raise_on_differences,
-               register_converter)
-from .hrnet_official import (infer_hrnet_arch, hrnet_backbone_spec,
-                             ours_key_spec)
+from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from ._hrnet import validate_hrnet_keys
+from ._keys import conv_module_spec, rename_key
+from .checks import extract_state_dict, raise_on_differences
+from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmseg'
 
 #: Top-level components of an mmseg segmentor's state dict.
 SEGMENTOR_PREFIXES = ('backbone.', 'neck.', 'decode_head.',
                       'auxiliary_head.')
-
-_OCB = 'decode_head.1.object_context_block.'
 
 #: BiSeNetV1 (stock mmseg) -> ours: (pattern, replacement); other keys keep
 #: their names.
@@ -71,25 +68,6 @@ BISENET_RENAMES = (
 )
 _BISENET_ANCHOR = 'backbone.ffm.conv1.conv.weight'
 _CTX = 'backbone.context_path.'
-_BN_KEYS = ('weight', 'bias', 'running_mean', 'running_var',
-            'num_batches_tracked')
-
-
-def bn_spec(spec: dict, name: str, channels: int) -> None:
-    """Add the keys of a BatchNorm called ``name`` to ``spec``."""
-    for s in _BN_KEYS:
-        spec[f'{name}.{s}'] = () if s == 'num_batches_tracked' else (
-            channels, )
-
-
-def conv_module_spec(spec: dict, name: str, cout: int, cin: int,
-                     k: int) -> None:
-    """Add the keys of a ``ConvModule`` (conv without bias, BN) called
-    ``name`` to ``spec``."""
-    spec[f'{name}.conv.weight'] = (cout, cin, k, k)
-    bn_spec(spec, f'{name}.bn', cout)
-
-
 def _shape(sd, key):
     if key not in sd:
         raise ConversionError(f'refusing: incomplete BiSeNetV1, missing key '
@@ -154,15 +132,6 @@ def bisenet_mmseg_spec(arch: dict) -> 'OrderedDict[str, tuple]':
     return spec
 
 
-def rename_key(key: str, renames) -> str:
-    """Apply the first matching ``(pattern, replacement)`` of ``renames``."""
-    for pattern, repl in renames:
-        new, n = re.subn(pattern, repl, key)
-        if n:
-            return new
-    return key
-
-
 def _convert_bisenet(sd) -> dict:
     """Validate a stock BiSeNetV1 state dict (all differences at once) and
     return what was recognised; the caller renames."""
@@ -191,53 +160,6 @@ def _convert_bisenet(sd) -> dict:
                          channels=arch['ffm_channels'],
                          num_convs=len(arch['decode_convs']),
                          num_classes=arch['num_classes']))
-
-
-def validate_hrnet_keys(sd) -> dict:
-    """Validate HRNet backbone / OCRNet decode-head keys; return what was
-    recognised (for the meta). All differences are reported at once. The
-    mmdet converter uses it for its HRNet backbones too."""
-    found = {}
-    if not any(k.startswith('backbone.stage2.0.fuse_layers.') for k in sd):
-        return found
-    arch = infer_hrnet_arch(sd, prefix='backbone.')
-    widths = list(arch['stage4']['num_channels'])
-    found['backbone'] = dict(type='HRNet', widths=widths)
-    expected = OrderedDict(('backbone.' + k, v)
-                           for k, v in hrnet_backbone_spec(arch).items())
-    checked = {k: v for k, v in sd.items() if k.startswith('backbone.')}
-    what = f'the backbone keys do not match the HRNet they describe ' \
-        f'(widths {widths})'
-
-    if any(k.startswith(_OCB) for k in sd):
-        anchors = [
-            'decode_head.1.bottleneck.conv.weight',
-            _OCB + 'query_project.0.conv.weight',
-            'decode_head.1.conv_seg.weight'
-        ]
-        missing = [k for k in anchors if k not in sd]
-        if missing:
-            raise ConversionError('refusing: incomplete OCRNet decode head, '
-                                  f'missing keys:\n{format_keys(missing)}')
-        arch['in_channels'] = sum(arch['out_channels'])
-        arch['ocr_mid_channels'] = int(sd[anchors[0]].shape[0])
-        arch['ocr_key_channels'] = int(sd[anchors[1]].shape[0])
-        arch['num_classes'] = int(sd[anchors[2]].shape[0])
-        expected.update((k, v) for k, v in ours_key_spec(arch).items()
-                        if k.startswith('decode_head.'))
-        checked.update(
-            (k, v) for k, v in sd.items() if k.startswith('decode_head.'))
-        what = ('the backbone / decode_head keys do not match an HRNet '
-                f'(widths {widths}) + [FCNHead, OCRHead] '
-                f'({arch["num_classes"]} classes) OCRNet')
-        found['decode_head'] = dict(
-            type='[FCNHead, OCRHead]',
-            num_classes=arch['num_classes'],
-            channels=arch['ocr_mid_channels'],
-            ocr_channels=arch['ocr_key_channels'])
-    raise_on_differences(*compare_state_dicts(checked, expected),
-                         f'refusing: {what}')
-    return found
 
 
 @register_converter(

@@ -3,7 +3,8 @@ loss, a build-time check of the heads' channels, the total of skipped
 unreadable images (hooks used by the configs in ``configs/``), and a
 pretrained-weight initializer that refuses the checkpoint of another
 model."""
-from .atomic_checkpoint import AtomicCheckpointHook, atomic_save_file
+from ..utils.checkpoint_io import atomic_save_file
+from .atomic_checkpoint import AtomicCheckpointHook
 from .checked_pretrained import CheckedPretrainedInit
 from .model_check import ModelCheckHook, check_model_channels
 from .non_finite_loss import NonFiniteLossError, NonFiniteLossHook

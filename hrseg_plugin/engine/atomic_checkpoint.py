@@ -13,7 +13,8 @@ in the process; the hook is opt-in per config, visible in the config
 The hook writes ``.iter_N.pth.tmp-<pid>`` through the runner (so
 ``before_save_checkpoint`` hooks and the checkpoint contents are exactly
 the stock ones), fsyncs it, renames it to ``iter_N.pth`` with
-``os.replace`` (atomic on POSIX and Windows), then updates
+``os.replace`` (atomic on POSIX and Windows;
+:func:`hrseg_plugin.utils.atomic_save_file`), then updates
 ``last_checkpoint`` the same way, and only then removes checkpoints beyond
 ``max_keep_ckpts``. At every instant ``last_checkpoint`` names a complete
 file.
@@ -25,55 +26,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from hrseg_plugin.registry import HOOKS
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. Windows: directories cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def tmp_path_of(path: str) -> str:
-    """The temporary name ``path`` is written under before the rename."""
-    folder, name = osp.split(path)
-    return osp.join(folder, f'.{name}.tmp-{os.getpid()}')
-
-
-def atomic_save_file(write, path: str) -> None:
-    """Write ``path`` atomically: ``write(tmp_path)`` writes a temporary
-    file in the same folder, which is fsynced and renamed to ``path``. On
-    any error (or a kill) ``path`` keeps its old content, or stays absent;
-    the temporary file is removed on errors.
-
-    Args:
-        write (callable): ``write(tmp_path)`` writes the whole file.
-        path (str): Final local path.
-    """
-    tmp = tmp_path_of(path)
-    try:
-        write(tmp)
-        _fsync_file(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
-    _fsync_dir(osp.dirname(osp.abspath(path)))
+from hrseg_plugin.utils.checkpoint_io import atomic_save_file
 
 
 def _is_local(path: str) -> bool:

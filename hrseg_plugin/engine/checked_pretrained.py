@@ -17,8 +17,11 @@ from typing import Sequence
 from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
 
-from hrseg_plugin.converters import compare_state_dicts, format_keys
 from hrseg_plugin.registry import WEIGHT_INITIALIZERS
+from hrseg_plugin.utils.state_dicts import (compare_state_dicts,
+                                            describe_key_differences,
+                                            format_keys, key_shapes,
+                                            strip_prefix)
 
 
 @WEIGHT_INITIALIZERS.register_module(name='CheckedPretrained')
@@ -52,14 +55,12 @@ class CheckedPretrainedInit(PretrainedInit):
                 raise ValueError(f'{self.checkpoint} holds a '
                                  f'{type(ckpt).__name__}, not a state dict')
             sd = ckpt.get('state_dict', ckpt)
-        return {(k[7:] if k.startswith('module.') else k): v
-                for k, v in sd.items()}
+        return strip_prefix(sd)
 
     def __call__(self, module):
         sd = self._state_dict()
-        own = module.state_dict()
-        missing, unexpected, mismatched = compare_state_dicts(
-            sd, {k: tuple(v.shape) for k, v in own.items()})
+        own = key_shapes(module)
+        missing, unexpected, mismatched = compare_state_dicts(sd, own)
         missing = [
             k for k in missing if not k.endswith('num_batches_tracked')
             and not any(p.search(k) for p in self.allow_missing)
@@ -67,23 +68,14 @@ class CheckedPretrainedInit(PretrainedInit):
         where = self.checkpoint + (f' (prefix {self.prefix!r})'
                                    if self.prefix else '')
         if missing or mismatched:
-            parts = [f'{type(module).__name__}: refusing to load {where}: '
-                     'it is not a checkpoint of this model']
-            if missing:
-                parts.append(f'  missing keys ({len(missing)} of '
-                             f'{len(own)}):\n{format_keys(missing)}')
-            if mismatched:
-                parts.append(f'  shape-mismatched keys ({len(mismatched)}):'
-                             f'\n{format_keys(mismatched)}')
-            if unexpected:
-                parts.append(f'  unexpected keys ({len(unexpected)}):\n'
-                             f'{format_keys(unexpected)}')
-            parts.append(
-                '  Check the architecture (arch / extra / depth / widths) '
-                'against the checkpoint, convert foreign checkpoints with '
-                'tools/convert_weights.py, or list keys that may stay '
-                'untrained in allow_missing')
-            raise ValueError('\n'.join(parts))
+            raise ValueError(describe_key_differences(
+                f'{type(module).__name__}: refusing to load {where}: it is '
+                'not a checkpoint of this model',
+                missing, unexpected, mismatched, total=len(own),
+                hint='Check the architecture (arch / extra / depth / '
+                'widths) against the checkpoint, convert foreign checkpoints '
+                'with tools/convert_weights.py, or list keys that may stay '
+                'untrained in allow_missing'))
         if unexpected:
             print_log(
                 f'{type(module).__name__}: {where}: {len(unexpected)} '
