@@ -634,7 +634,11 @@ def test_cityscapes_configs_use_the_checked_loaders(demo_data, tmp_path,
     root = tmp_path / 'cityscapes'
     shutil.copytree(demo_data / 'cityscapes', root)
     cfg = Config.fromfile(str(REPO / 'configs' / config))
-    for loader in ('train_dataloader', 'test_dataloader'):
+    # the test pipeline names mmcv's loader (MMSegInferencer looks for it);
+    # tools/test.py swaps the checked one in
+    from hrseg_plugin.apis import use_checked_image_loader
+    assert use_checked_image_loader(cfg)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         pipeline = cfg[loader].dataset.pipeline
         assert [t['type'] for t in pipeline
                 if t['type'].startswith('hrseg_plugin.')] == [

@@ -16,7 +16,8 @@ from hrseg_plugin.apis import (METRICS_FILE, check_data_folders, check_file,
                                check_test_config, config_checkpoint_parser,
                                dump_metrics, enable_show_dir, format_metrics,
                                is_main_process, load_config, make_runner,
-                               parse_runner_args, run_tool, setup_runtime)
+                               parse_runner_args, run_tool, setup_runtime,
+                               use_checked_image_loader)
 
 
 def parse_args(argv=None):
@@ -48,6 +49,7 @@ def main(argv=None):
     check_file(args.checkpoint, 'checkpoint file')
     cfg = load_config(args.config, args.cfg_options)
     check_test_config(cfg)
+    use_checked_image_loader(cfg)
     setup_runtime(cfg, args.config, args.work_dir, args.launcher)
     cfg.load_from = args.checkpoint
     # Testing only: make sure a `resume=True` in the config does not look

@@ -31,6 +31,7 @@ from .cli import (CFG_OPTIONS_HELP, CHECKPOINT_TRUST_HELP, ToolError,
 from .config import (SUPPORTED_SCOPES, TASKS, TaskSpec, apply_resume,
                      build_runner, check_built_model, check_test_config,
                      enable_show_dir, get_task_spec, import_object,
+                     use_checked_image_loader,
                      load_config, make_runner, setup_runtime)
 from .data_checks import (check_data_folders, check_train_data_folders,
                           dataset_prepare_hint)
@@ -49,7 +50,7 @@ __all__ = [
     'check_data_folders', 'check_file', 'check_image', 'check_test_config',
     'check_train_data_folders', 'collect_images', 'config_checkpoint_parser',
     'dataset_prepare_hint', 'docstring_parser', 'dump_metrics', 'enable_amp',
-    'enable_show_dir', 'export_local_rank', 'format_metrics', 'get_task_spec',
+    'enable_show_dir', 'use_checked_image_loader', 'export_local_rank', 'format_metrics', 'get_task_spec',
     'import_object', 'init_distributed', 'init_model_from_config',
     'is_main_process', 'load_config', 'log_message', 'make_runner',
     'parse_runner_args', 'read_image', 'register_cpu_amp_optim_wrapper',

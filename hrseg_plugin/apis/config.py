@@ -199,6 +199,35 @@ def check_test_config(cfg) -> None:
                         ', '.join(f'`{k}`' for k in missing))
 
 
+#: mmcv's image loader -> ours (same arguments, plus the checks).
+CHECKED_IMAGE_LOADER = {'LoadImageFromFile': 'hrseg_plugin.LoadImageFromFile'}
+
+
+def use_checked_image_loader(cfg) -> bool:
+    """Swap mmcv's ``LoadImageFromFile`` of a segmentation config's test
+    pipeline for ours (same arguments; an unreadable or truncated image is
+    named instead of raising the decoder's error or, for a truncated JPEG,
+    giving a grey band).
+
+    Our segmentation configs keep mmcv's name in the test pipeline because
+    mmseg's ``MMSegInferencer`` looks the loader up by that name;
+    ``tools/test.py`` puts the checked one back. Detection configs and
+    other loaders are left as they are.
+
+    Returns:
+        bool: Whether the loader was swapped.
+    """
+    if cfg.get('default_scope') != 'mmseg' or 'test_dataloader' not in cfg:
+        return False
+    pipeline = cfg.test_dataloader.get('dataset', {}).get('pipeline') or []
+    swapped = False
+    for step in pipeline:
+        if step.get('type') in CHECKED_IMAGE_LOADER:
+            step['type'] = CHECKED_IMAGE_LOADER[step['type']]
+            swapped = True
+    return swapped
+
+
 def enable_show_dir(cfg, show_dir: str) -> str:
     """Make the ``visualization`` hook paint every test image into
     ``show_dir`` (made absolute, relative to the current directory).
