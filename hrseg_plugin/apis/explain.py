@@ -26,6 +26,9 @@ _NOT_REGISTERED = re.compile(
 _UNEXPECTED_ARG = re.compile(
     r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'")
 _ONE_VALUE = 'Expected more than 1 value per channel when training'
+#: OpenCV's messages for a resize to an empty size.
+_ZERO_RESIZE = ('inv_scale_x > 0', 'inv_scale_y > 0', '!dsize.empty()',
+                '!ssize.empty()')
 _WRITE_ERRNOS = {
     errno.ENOSPC: 'the disk is full',
     errno.EDQUOT: 'the disk quota is exceeded',
@@ -89,16 +92,18 @@ def closest_names(query: str, names: List[str], n: int = 4) -> List[str]:
     return [name for _, _, name in sorted(scored)[:n]]
 
 
-def _type_fields(cfg, type_name: str) -> List[str]:
-    """The config fields (``model.backbone.type``) that hold ``type_name``."""
+def _fields(cfg, match) -> List[str]:
+    """The config fields (``model.backbone.type``) of the dicts for which
+    ``match(dict)`` gives a key."""
     found = []
 
     def walk(node, path):
         if isinstance(node, dict):
-            if node.get('type') == type_name:
-                found.append('.'.join(path + ['type']))
-            for key, value in node.items():
-                walk(value, path + [str(key)])
+            key = match(node)
+            if key is not None:
+                found.append('.'.join(path + [key]))
+            for name, value in node.items():
+                walk(value, path + [str(name)])
         elif isinstance(node, (list, tuple)):
             for i, value in enumerate(node):
                 walk(value, path + [str(i)])
@@ -106,6 +111,12 @@ def _type_fields(cfg, type_name: str) -> List[str]:
     if cfg is not None:
         walk(cfg._cfg_dict if hasattr(cfg, '_cfg_dict') else cfg, [])
     return found
+
+
+def _type_fields(cfg, type_name: str) -> List[str]:
+    """The config fields (``model.backbone.type``) that hold ``type_name``."""
+    return _fields(cfg, lambda d: 'type' if d.get('type') == type_name
+                   else None)
 
 
 def _unregistered_message(match, cfg=None) -> str:
@@ -139,7 +150,7 @@ def _root(registry):
 
 def _write_error(exc: BaseException) -> Optional[str]:
     if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-        target = exc.filename or 'a file'
+        target = exc.filename or 'a file (a checkpoint or log of the run)'
         return (f'cannot write {target}: {_WRITE_ERRNOS[exc.errno]} '
                 f'([Errno {exc.errno}] {exc.strerror}); free space or '
                 'choose a writable place (--work-dir / --out)')
@@ -177,9 +188,12 @@ def explain_exception(exc: BaseException, cfg=None) -> Optional[str]:
         match = _UNEXPECTED_ARG.search(text)
         if match:
             cls, arg = match.groups()
-            return (f'the config gives {arg}=... to {cls}, which takes no '
-                    f'argument {arg!r}; remove it or fix its spelling (in '
-                    'the config or --cfg-options)')
+            fields = _fields(cfg, lambda d: arg if arg in d and 'type' in d
+                             else None)
+            where = (f"{' and '.join(fields[:2])}: " if fields else '')
+            return (f'{where}the config gives {arg}=... to {cls}, which '
+                    f'takes no argument {arg!r}; remove it or fix its '
+                    'spelling (in the config or --cfg-options)')
     if isinstance(exc, ValueError) and _ONE_VALUE in text:
         return ('a BatchNorm layer got one value per channel in training '
                 f'({text.split("got input size")[-1].strip()}): a batch of '
@@ -187,6 +201,12 @@ def explain_exception(exc: BaseException, cfg=None) -> Optional[str]:
                 'pooling branch) cannot be normalised; train with a batch '
                 'of 2 or more images (batch_size in the config, --batch in '
                 'tools/benchmark.py), or larger crops / Resize scales')
+    if type(exc).__name__ == 'error' and any(
+            s in text for s in _ZERO_RESIZE):  # cv2.error
+        return ('the pipeline\'s Resize scales one side of the image to 0 '
+                'pixels (its aspect ratio is too extreme for the Resize '
+                'scale), which cannot be computed; crop or pad the image, or '
+                'change the Resize scale / keep_ratio')
     return _write_error(exc)
 
 

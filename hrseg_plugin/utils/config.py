@@ -48,8 +48,8 @@ def _base_files(path: str) -> List[str]:
                 return []
             bases = [bases] if isinstance(bases, str) else list(bases)
             return [
-                resolve_config_path(b) if '::' in b else osp.join(
-                    osp.dirname(path), b) for b in bases
+                resolve_config_path(b) if '::' in b else osp.normpath(
+                    osp.join(osp.dirname(path), b)) for b in bases
             ]
     return []
 
