@@ -4,7 +4,8 @@ field and the fix, exit status 2, through the tool a user runs.
 
 The tools run as subprocesses (``tests/test_tools.py``'s ``run_tool``) on
 the tiny Cityscapes-layout data and stock mmseg config of
-``tests/test_tools.py``, or on the demo configs with random weights. The
+``tests/test_tools.py`` (the ``tiny`` and ``trained`` fixtures of
+``conftest.py``), or on the demo configs with random weights. The
 silent wrong results of the issue: ``tests/test_silent_results.py``.
 """
 import os
@@ -16,60 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_tools import SEG_CONFIG, make_seg_sample, run_tool, write_config
+from helpers import copy_work_dir, error_line
+from test_tools import run_tool
 
 cv2 = pytest.importorskip('cv2')
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def error_line(proc, tool):
-    """The one error line of a failed tool run (asserting that it is one
-    ``<tool>.py: error:`` line with no traceback, exit status 2)."""
-    assert proc.returncode == 2, proc.stderr[-3000:]
-    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
-    last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith(f'{tool}.py: error: '), proc.stderr[-3000:]
-    return last
-
-
-@pytest.fixture(scope='module')
-def tiny(tmp_path_factory):
-    """The tiny data set and stock mmseg config of tests/test_tools.py."""
-    root = tmp_path_factory.mktemp('tiny')
-    data = root / 'cityscapes'
-    rng = np.random.default_rng(0)
-    for split, n in (('train', 4), ('val', 2)):
-        img_dir = data / 'leftImg8bit' / split / 'tinycity'
-        ann_dir = data / 'gtFine' / split / 'tinycity'
-        img_dir.mkdir(parents=True)
-        ann_dir.mkdir(parents=True)
-        for i in range(n):
-            img, label = make_seg_sample(rng)
-            name = f'tinycity_{i:06d}_000019'
-            cv2.imwrite(str(img_dir / f'{name}_leftImg8bit.png'), img)
-            cv2.imwrite(str(ann_dir / f'{name}_gtFine_labelTrainIds.png'),
-                        label)
-    return write_config(root / 'tiny_seg.py', SEG_CONFIG, data_root=str(data))
-
-
-@pytest.fixture(scope='module')
-def trained(tiny, tmp_path_factory):
-    """A work dir of the tiny config trained 4 iterations, checkpoints at 2
-    and 4 (copy it before changing it)."""
-    work_dir = tmp_path_factory.mktemp('trained')
-    run_tool('train', tiny, '--work-dir', work_dir, '--cfg-options',
-             'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2')
-    assert (work_dir / 'iter_2.pth').is_file()
-    return work_dir
-
-
-def copy_work_dir(trained, tmp_path):
-    work_dir = tmp_path / 'work'
-    shutil.copytree(trained, work_dir)
-    # last_checkpoint holds an absolute path: point it into the copy
-    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'iter_4.pth'))
-    return work_dir
 
 
 # --------------------------------------------------------------------------
@@ -132,6 +85,7 @@ NOT_A_CHECKPOINT = ('truncated, or not a PyTorch checkpoint (torch.save '
                     'writes a zip archive, and this file is none)')
 
 
+@pytest.mark.slow  # a training run (or the `trained` fixture)
 def test_non_checkpoint_files_are_named_by_test_and_infer(tiny, trained,
                                                           tmp_path):
     text = tmp_path / 'notes.pth'
@@ -152,6 +106,7 @@ def test_non_checkpoint_files_are_named_by_test_and_infer(tiny, trained,
         proc, 'infer')
 
 
+@pytest.mark.slow  # a training run (or the `trained` fixture)
 def test_resume_from_a_truncated_checkpoint_names_the_last_intact_one(
         tiny, trained, tmp_path):
     work_dir = copy_work_dir(trained, tmp_path)
@@ -167,6 +122,7 @@ def test_resume_from_a_truncated_checkpoint_names_the_last_intact_one(
             f'from it with --resume {work_dir / "iter_2.pth"}' in line, line
 
 
+@pytest.mark.slow  # a training run (or the `trained` fixture)
 def test_last_checkpoint_naming_a_deleted_file(tiny, trained, tmp_path):
     work_dir = copy_work_dir(trained, tmp_path)
     (work_dir / 'iter_4.pth').unlink()
