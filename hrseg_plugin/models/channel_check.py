@@ -144,7 +144,8 @@ def _ours(backbone) -> bool:
         _backbone_outputs(backbone) is not None
 
 
-#: ModuleLists of heads being filled: list -> (its model, its attribute)
+#: ModuleLists of heads being filled: list -> (weak ref to its model, its
+#: attribute)
 _HEAD_LISTS: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
 
 
@@ -154,8 +155,8 @@ def _on_child_registered(parent, name, child):
         return None
     owner = _HEAD_LISTS.get(parent)
     if owner is not None:  # a head appended to model.decode_head = []
-        model, attr = owner
-        if getattr(model, 'neck', None) is None:
+        model, attr = owner[0](), owner[1]
+        if model is not None and getattr(model, 'neck', None) is None:
             check_head_channels(f'{attr}.{name}', child, model.backbone)
         return None
     if name not in HEAD_ATTRS and name != 'neck':
@@ -171,7 +172,8 @@ def _on_child_registered(parent, name, child):
         elif hasattr(child, '__len__'):  # a ModuleList, filled later
             for i, head in enumerate(child):
                 check_head_channels(f'{name}.{i}', head, backbone)
-            _HEAD_LISTS[child] = (parent, name)
+            # weak both ways: the model holds the list
+            _HEAD_LISTS[child] = (weakref.ref(parent), name)
     return None
 
 
