@@ -126,8 +126,9 @@ def check_cfg_options(cfg, cfg_options: dict) -> None:
       for ``max_iters``): a typo, which mmengine would add as a new key and
       the builder would then reject with a traceback, or ignore;
     * a list index out of range, or a non-numeric key into a list;
-    * a value that is not a number (or bool) where the config has a number
-      (or bool): ``max_iters=abc`` would fail deep in the runner.
+    * a word where the config has a number or a bool: ``max_iters=abc``
+      would fail deep in the runner (a list or tuple may replace a number:
+      ``in_index=(0,1)``).
 
     Keys the config does not have and that resemble none of its keys are
     allowed (mmengine adds them: e.g. ``...pipeline.0.skip_unreadable=True``
@@ -166,12 +167,11 @@ def check_cfg_options(cfg, cfg_options: dict) -> None:
             path.append(key)
         else:
             old = node
-            number = (int, float)
-            if isinstance(old, bool) and not isinstance(value, bool):
+            if not isinstance(value, str):
+                continue  # a number, bool, list ... may replace a number
+            if isinstance(old, bool):
                 expected = 'True or False'
-            elif isinstance(old, number) and not isinstance(old, bool) and (
-                    isinstance(value, bool)
-                    or not isinstance(value, number)):
+            elif isinstance(old, (int, float)):
                 expected = 'a number'
             else:
                 continue
