@@ -21,6 +21,7 @@ ModelCheckHook-class check for every config"), through train.py and the
 stock ``init_model``.
 """
 import json
+import re
 import os
 import socket
 import subprocess
@@ -348,3 +349,29 @@ def test_wrong_ffm_in_channels_fail_when_the_model_is_built(tiny, tmp_path):
     with pytest.raises(ModelConfigError) as err:
         init_model(cfg, device='cpu')
     assert FFM_MESSAGE in str(err.value)
+
+
+def test_behind_a_stock_backbone_our_head_names_its_channels_at_forward():
+    """A stock backbone publishes no out_channels, so nothing can be
+    checked at build time: our head checks its inputs at the first forward
+    instead of failing in a conv."""
+    from mmengine.config import Config
+    from mmseg.apis import init_model
+
+    from hrseg_plugin.errors import ModelConfigError
+    cfg = Config.fromfile(str(REPO / 'configs/demo/bisenet_r18.py'))
+    cfg.model.backbone = dict(
+        type='ResNetV1c', depth=18, base_channels=16, stem_channels=16,
+        out_indices=(1, 2), strides=(1, 2, 1, 1), norm_cfg=dict(type='BN'))
+    cfg.model.auxiliary_head = None
+    cfg.model.decode_head.in_channels = [64, 64]
+    model = init_model(cfg, device='cpu')  # builds: nothing to compare
+    meta = [dict(img_shape=(64, 64))]
+    with pytest.raises(ModelConfigError, match=re.escape(
+            'FFMHead: in_channels=[64, 64] but its inputs (in_index=(0, 1)) '
+            "have [32, 64] channels; set the head's in_channels")):
+        model.encode_decode(torch.rand(1, 3, 64, 64), meta)
+    cfg.model.decode_head.in_channels = [32, 64]
+    model = init_model(cfg, device='cpu')
+    assert model.encode_decode(torch.rand(1, 3, 64, 64), meta).shape == (
+        1, 19, 64, 64)

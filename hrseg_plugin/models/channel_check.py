@@ -21,7 +21,11 @@ runs :func:`check_head_channels` / :func:`check_neck_channels` and raises a
 its value and what the backbone gives. Stock backbones are left alone.
 
 :func:`check_model_channels` checks a built model as a whole (the tools and
-``hrseg_plugin.ModelCheckHook`` call it too).
+``hrseg_plugin.ModelCheckHook`` call it too). Behind a backbone without
+``out_channels`` (a stock one) nothing can be checked at build time: our
+heads then check their inputs at the first forward
+(:func:`transformed_inputs`) and our necks theirs
+(``models/necks/branch_check.py``), with the same kind of message.
 """
 import weakref
 from typing import List, Optional
@@ -106,6 +110,27 @@ def check_head_channels(where: str, head, backbone) -> None:
             f'the backbone {name} gives {expected} at in_index='
             f'{in_index} (its outputs have {outs} channels); set '
             f'model.{where}.in_channels to match')
+
+
+def transformed_inputs(head, inputs):
+    """``head._transform_inputs(inputs)`` (mmseg's ``BaseDecodeHead``),
+    checked against the head's ``in_channels``: the first forward of one of
+    our heads fails with a :class:`ModelConfigError` naming the field and
+    the fix instead of a conv weight-shape error, also behind a backbone
+    that publishes no ``out_channels`` (a stock one), where the build-time
+    check cannot run."""
+    x = head._transform_inputs(inputs)
+    got = [int(t.shape[1]) for t in x] if isinstance(x, (list, tuple)) \
+        else int(x.shape[1])
+    want = list(head.in_channels) if isinstance(
+        head.in_channels, (list, tuple)) else int(head.in_channels)
+    if got != want:
+        raise ModelConfigError(
+            f'{type(head).__name__}: in_channels={want} but its inputs '
+            f'(in_index={head.in_index}) have {got} channels; set the '
+            "head's in_channels (model.decode_head.in_channels or "
+            f'model.auxiliary_head...in_channels) to {got}')
+    return x
 
 
 def _heads(model):
