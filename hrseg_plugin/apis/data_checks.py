@@ -125,7 +125,12 @@ def _dataset_class(cfg, type_name):
         datasets = importlib.import_module(f'{scope}.registry').DATASETS
     except (ImportError, AttributeError):
         from mmengine.registry import DATASETS as datasets
-    return datasets.get(type_name) if isinstance(type_name, str) else None
+    if not isinstance(type_name, str):
+        return None
+    try:
+        return datasets.get(type_name)
+    except Exception:  # noqa: BLE001 - a scope that cannot be imported
+        return None
 
 
 def _argument_default(cls, name):
