@@ -273,7 +273,8 @@ def test_every_demo_model_outputs_the_input_size(name):
     from hrseg_plugin.engine import check_model_channels
     model = build_demo_model(name).eval()
     check_model_channels(model)  # no false alarm on the shipped configs
-    for h, w in [(257, 511), (333, 500), (32, 45)]:
+    # below the total stride of 32 too, as stock mmseg (issue 16)
+    for h, w in [(257, 511), (333, 500), (32, 45), (95, 27), (5, 40)]:
         data = model.data_preprocessor(
             dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]),
             False)
