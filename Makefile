@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean-venv
+.PHONY: install demo test test-fast bench clean-venv
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+# the inner loop: everything but the end-to-end tests marked slow (training
+# subprocesses, stock tools), a few minutes on a 2-core machine
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" tests
 
 bench: install
 	$(PY) tools/benchmark.py configs/hrnet_w18_ocr.py --shape 512 1024 --compare-stock

@@ -64,7 +64,7 @@ def trained(tiny, tmp_path_factory):
     """A work dir of the ``tiny`` config trained 4 iterations by
     tools/train.py, checkpoints at 2 and 4 (copy it before changing it:
     helpers.copy_work_dir)."""
-    from test_tools import run_tool
+    from e2e import run_tool
     work_dir = tmp_path_factory.mktemp('trained')
     run_tool('train', tiny, '--work-dir', work_dir, '--cfg-options',
              'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2')

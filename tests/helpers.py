@@ -3,7 +3,10 @@ import contextlib
 import importlib.util
 import os.path as osp
 import shutil
+from pathlib import Path
 from typing import Iterator, List
+
+import cv2
 
 import torch
 import torch.nn as nn
@@ -77,3 +80,13 @@ def copy_work_dir(work_dir, tmp_path):
     last = (copy / 'last_checkpoint').read_text().strip()
     (copy / 'last_checkpoint').write_text(str(copy / osp.basename(last)))
     return copy
+
+
+def write_png(path, array):
+    assert cv2.imwrite(str(path), array)
+    return str(path)
+
+
+def truncate(path):
+    data = Path(path).read_bytes()
+    Path(path).write_bytes(data[:len(data) // 2])

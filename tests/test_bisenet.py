@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 
 import hrseg_plugin  # noqa: F401  (registers the modules)
 from hrseg_plugin.registry import MODELS
-from test_tools import read_scalars, run_tool
+from e2e import read_scalars, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BN = dict(type='BN', requires_grad=True)

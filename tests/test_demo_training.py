@@ -2,84 +2,29 @@
 ``tools/train.py`` and through mmseg's own packaged train tool, and the loss
 falls over a few real iterations."""
 import json
-import os
-import os.path as osp
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from e2e import assert_loss_falls, run, short_seg_training, stock_tool, \
+    train_losses
+
 CONFIG = 'configs/demo/hrnet_ocr.py'
 ITERS = 10
-
-
-def data_options(demo_data):
-    root = str(demo_data / 'cityscapes')
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        # small batch and few workers: a 2-core CI machine
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        # no validation: test.py's own tests cover evaluation
-        f'train_cfg.max_iters={ITERS}', 'train_cfg.val_interval=1000',
-        'default_hooks.logger.interval=1',
-        f'default_hooks.checkpoint.interval={ITERS}',
-        # the full learning rate from the start (the config warms up over
-        # 20 iterations)
-        'param_scheduler.0.start_factor=1.0',
-    ]
-
-
-def train_losses(work_dir):
-    """The per-iteration total loss of the (only) run in ``work_dir``."""
-    logs = sorted(Path(work_dir).glob('*/vis_data/scalars.json'))
-    assert logs, f'no training log under {work_dir}'
-    records = [json.loads(line) for line in logs[-1].read_text().split('\n')
-               if line.strip()]
-    return [r['loss'] for r in records if 'loss' in r]
-
-
-def assert_loss_falls(losses):
-    assert len(losses) == ITERS, losses
-    first, last = losses[:3], losses[-3:]
-    assert sum(last) < 0.9 * sum(first), losses
-
-
-def run(cmd, env=None):
-    proc = subprocess.run(
-        cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, cmd))} exited {proc.returncode}\n'
-                    f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
+pytestmark = pytest.mark.slow
 
 
 def test_demo_config_trains_with_our_tool(demo_data, tmp_path):
-    run([
-        sys.executable, 'tools/train.py', CONFIG, '--work-dir', tmp_path,
-        '--cfg-options', *data_options(demo_data)
-    ])
+    run(['tools/train.py', CONFIG, '--work-dir', tmp_path,
+         '--cfg-options', *short_seg_training(demo_data, ITERS)])
     assert (tmp_path / f'iter_{ITERS}.pth').is_file()
-    assert_loss_falls(train_losses(tmp_path))
+    assert_loss_falls(train_losses(tmp_path), ITERS, 0.9)
 
 
 def test_demo_config_trains_with_mmseg_train_tool(demo_data, tmp_path):
-    import mmseg
-    stock_tool = osp.join(osp.dirname(mmseg.__file__), '.mim', 'tools',
-                          'train.py')
-    assert osp.isfile(stock_tool), stock_tool
-    env = dict(os.environ)
-    env.pop('LOCAL_RANK', None)
-    run([
-        sys.executable, stock_tool, CONFIG, '--work-dir', tmp_path,
-        '--cfg-options', *data_options(demo_data)
-    ], env)
+    run([stock_tool('mmseg', 'train.py'), CONFIG, '--work-dir', tmp_path,
+         '--cfg-options', *short_seg_training(demo_data, ITERS)])
     assert (tmp_path / f'iter_{ITERS}.pth').is_file()
-    assert_loss_falls(train_losses(tmp_path))
+    assert_loss_falls(train_losses(tmp_path), ITERS, 0.9)
 
 
 def test_demo_tool_end_to_end(demo_data, tmp_path):
@@ -87,7 +32,7 @@ def test_demo_tool_end_to_end(demo_data, tmp_path):
     evaluates, and writes the per-class IoU, the loss curve and overlays
     (classes absent from the val images are reported as such)."""
     run([
-        sys.executable, 'tools/demo.py', '--work-dir', tmp_path,
+        'tools/demo.py', '--work-dir', tmp_path,
         '--data-root', demo_data / 'cityscapes', '--max-iters', '4',
         '--num-overlays', '2'
     ])

@@ -1,17 +1,12 @@
 """HRNetV2p detection: our HRNet + HRFPN against stock mmdet's (feature maps,
 and whole detectors after ``--from mmdet`` conversion), the converter's
-refusals, and the demo configs through ``tools/train.py``, mmdet's own
-packaged train tool, ``tools/test.py`` and ``tools/infer.py``."""
+and the converter's refusals. The demo configs through the tools:
+tests/test_demo_detection.py."""
 import copy
 import glob
-import json
-import os
 import os.path as osp
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from helpers import randomize_, rel_error, stock_config
@@ -37,7 +32,6 @@ EQUIVALENCE_CONFIGS = [
     f'configs/{name}_hrnetv2p_w18.py'
     for name in ('faster_rcnn', 'mask_rcnn', 'cascade_mask_rcnn', 'fcos')
 ]
-DEMO_FASTER = 'configs/demo/faster_rcnn_hrnetv2p_w18.py'
 # the stock mmdet config each of ours is, with our backbone and neck: the
 # W18 configs inherit it, the wider ones inherit our W18 config and change
 # the widths (as stock's wider configs are its W18 ones at another width)
@@ -62,7 +56,6 @@ STOCK_TWINS = {
     'fcos_hrnetv2p_w40':
     'fcos_hrnetv2p-w40-gn-head_ms-640-800-4xb4-2x_coco.py',
 }
-DEMO_MASK = 'configs/demo/mask_rcnn_hrnetv2p_w18.py'
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -418,129 +411,3 @@ def test_converter_refuses_truncated_backbone(stock_faster_state_dict):
     del sd['backbone.stage3.1.fuse_layers.2.0.0.1.running_var']
     msg = _refusal(sd)
     assert 'backbone.stage3.1.fuse_layers.2.0.0.1.running_var' in msg
-
-
-# --------------------------------------------------------------------------
-# the demo configs through the tools, on a small demo data set
-# --------------------------------------------------------------------------
-ITERS = 8
-
-
-def data_options(demo_data, iters=ITERS):
-    root = str(demo_data / 'coco') + '/'
-    ann = root + 'annotations/instances_val2017.json'
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0',
-        'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False',
-        # the 128x256 test images at their size
-        'train_dataloader.dataset.pipeline.2.scale=(256,128)',
-        'test_dataloader.dataset.pipeline.1.scale=(256,128)',
-        'val_dataloader.dataset.pipeline.1.scale=(256,128)',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        'default_hooks.logger.interval=1',
-        f'default_hooks.checkpoint.interval={iters}',
-    ]
-
-
-def run(cmd, env=None, timeout=600):
-    """Run ``python CMD`` in the repo root (one torch thread, see
-    :func:`one_thread`); fail with its output unless it exits with 0."""
-    env = dict(os.environ if env is None else env, PYTHONUNBUFFERED='1',
-               OMP_NUM_THREADS='1')
-    env.pop('LOCAL_RANK', None)
-    proc = subprocess.run([sys.executable, *map(str, cmd)], cwd=REPO,
-                          env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, cmd))} exited {proc.returncode}\n'
-                    f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
-
-
-def train_losses(work_dir):
-    """The per-iteration total loss of the (only) run in ``work_dir``."""
-    (log, ) = Path(work_dir).glob('*/vis_data/scalars.json')
-    records = [json.loads(line) for line in log.read_text().splitlines()
-               if line.strip()]
-    return [r['loss'] for r in records if 'loss' in r]
-
-
-def assert_loss_falls(losses, iters=ITERS):
-    assert len(losses) == iters, losses
-    assert all(np.isfinite(losses)), losses
-    first, last = np.mean(losses[:3]), np.mean(losses[-3:])
-    assert last < 0.8 * first, losses
-
-
-def mmdet_train_tool():
-    import mmdet
-    tool = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools', 'train.py')
-    assert osp.isfile(tool), tool
-    return tool
-
-
-#: Each demo config trains through one of the two train tools (both of
-#: them, each once: four runs would double the time of this file).
-TRAIN_RUNS = {'faster_rcnn': (DEMO_FASTER, 'ours'),
-              'mask_rcnn': (DEMO_MASK, 'mmdet')}
-
-
-@pytest.fixture(scope='module', params=sorted(TRAIN_RUNS))
-def trained(request, demo_data, tmp_path_factory):
-    """Train a demo config for ITERS iterations on the small demo data:
-    the faster one with our ``tools/train.py``, the mask one with mmdet's
-    own packaged ``tools/train.py`` (custom_imports finds hrseg_plugin
-    through PYTHONPATH). Returns (config, work dir)."""
-    config, tool = TRAIN_RUNS[request.param]
-    work_dir = tmp_path_factory.mktemp(request.param)
-    env = dict(os.environ)
-    if tool == 'mmdet':
-        env['PYTHONPATH'] = os.pathsep.join(
-            [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(
-                os.pathsep) if p])
-    script = 'tools/train.py' if tool == 'ours' else mmdet_train_tool()
-    run([script, config, '--work-dir', work_dir, '--cfg-options',
-         *data_options(demo_data)], env)
-    return config, work_dir
-
-
-def test_demo_trains_with_falling_loss(trained):
-    _, work_dir = trained
-    assert (work_dir / f'iter_{ITERS}.pth').is_file()
-    assert_loss_falls(train_losses(work_dir))
-
-
-def test_demo_test_reports_coco_map(trained, demo_data, tmp_path):
-    config, work_dir = trained
-    proc = run(['tools/test.py', config, work_dir / f'iter_{ITERS}.pth',
-                '--work-dir', tmp_path / 'test', '--out', tmp_path / 'out',
-                '--cfg-options', *data_options(demo_data)])
-    metrics = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
-    kinds = ['bbox', 'segm'] if config == DEMO_MASK else ['bbox']
-    for kind in kinds:
-        assert f'coco/{kind}_mAP:' in proc.stdout
-        assert 0 <= metrics[f'coco/{kind}_mAP'] <= 1
-    assert ('coco/segm_mAP' in metrics) == (config == DEMO_MASK)
-
-
-def test_demo_infer_draws_predictions(trained, demo_data, tmp_path):
-    """Boxes (and, for Mask R-CNN, masks) painted with mmdet's visualizer
-    over the image, at the image's size."""
-    config, work_dir = trained
-    import cv2
-    img = sorted((demo_data / 'coco' / 'val2017').glob('*.png'))[0]
-    run(['tools/infer.py', config, work_dir / f'iter_{ITERS}.pth', img,
-         '--out', tmp_path / 'vis', '--score-thr', '0.0', '--cfg-options',
-         *data_options(demo_data)])
-    painted = cv2.imread(str(tmp_path / 'vis' / f'{img.stem}.png'))
-    src = cv2.imread(str(img))
-    assert painted.shape == src.shape
-    assert np.abs(painted.astype(int) - src.astype(int)).mean() > 1

@@ -22,15 +22,14 @@ import socket
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
-from test_demo_training import data_options, run, train_losses
+from e2e import REPO, run, short_seg_training, train_losses
 
-REPO = Path(__file__).resolve().parents[1]
 CONFIG = 'configs/demo/hrnet_ocr.py'
+pytestmark = pytest.mark.slow
 
 #: the probe hook, written next to the test's config and imported by it
 #: through custom_imports: each rank saves its parameters and buffers
@@ -87,11 +86,11 @@ def write_probe_config(tmp_path):
 
 
 def options(demo_data, iters, batch_size=1, extra=()):
-    """``data_options`` of the demo-training tests, with: ``batch_size`` per
+    """``e2e.short_seg_training`` options, with: ``batch_size`` per
     process, ``iters`` iterations, no validation, a checkpoint at every
     iteration, and a deterministic 64x128 pipeline."""
     return [
-        *data_options(demo_data),
+        *short_seg_training(demo_data, iters),
         f'train_dataloader.batch_size={batch_size}',
         f'train_cfg.max_iters={iters}',
         'train_cfg.val_begin=100000',

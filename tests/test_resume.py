@@ -8,7 +8,8 @@
   iteration (repeatability).
 * A SIGKILL in the middle of a checkpoint write leaves ``last_checkpoint``
   naming a complete, loadable file (``hrseg_plugin.AtomicCheckpointHook``);
-  the stock ``CheckpointHook`` fails the same check.
+  the stock ``CheckpointHook`` fails the same check; the same hook's
+  ``save_best`` keeps the previous best until the new one is complete.
 """
 import json
 import os
@@ -23,7 +24,9 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from e2e import NO_WORKERS, REPO, cityscapes_roots, run, tool_env
+from toy_training import ToyLossModel
+
 CONFIG = 'configs/demo/hrnet_ocr.py'
 MAX_ITERS = 8
 INTERVAL = 2
@@ -31,15 +34,11 @@ KILL_AFTER = 4  # kill once iter_4.pth exists
 
 
 def train_cmd(work_dir, demo_data, *extra):
-    root = str(demo_data / 'cityscapes')
     return [
         sys.executable, 'tools/train.py', CONFIG, '--work-dir',
         str(work_dir), *extra, '--cfg-options',
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-        'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
+        *cityscapes_roots(demo_data), *NO_WORKERS,
+        'train_dataloader.batch_size=2',
         'train_dataloader.dataset.pipeline.2.scale=(256,128)',
         'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
         'model.data_preprocessor.size=(64,64)',
@@ -52,20 +51,12 @@ def train_cmd(work_dir, demo_data, *extra):
 
 
 def env():
-    e = dict(os.environ)
-    e.pop('LOCAL_RANK', None)
     # the same thread count in every run: float reductions then repeat
-    e['OMP_NUM_THREADS'] = '1'
-    return e
+    return tool_env(one_thread=True)
 
 
 def run_ok(cmd):
-    proc = subprocess.run(cmd, cwd=REPO, env=env(), capture_output=True,
-                          text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, cmd))} exited {proc.returncode}\n'
-                    f'{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}')
-    return proc
+    return run(cmd, timeout=600, one_thread=True)
 
 
 def logged_losses(work_dir):
@@ -124,6 +115,7 @@ def runs(demo_data, tmp_path_factory):
                 resume_log=resume.stdout + resume.stderr)
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_uninterrupted_weights(runs):
     full = load(runs['full'] / f'iter_{MAX_ITERS}.pth')
     resumed = load(runs['killed'] / f'iter_{MAX_ITERS}.pth')
@@ -148,6 +140,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_weights(runs):
                                torch.as_tensor(sb[k][name])), (k, name)
 
 
+@pytest.mark.slow
 def test_same_seed_runs_log_identical_losses(runs):
     full = logged_losses(runs['full'])
     assert sorted(full) == list(range(1, MAX_ITERS + 1))
@@ -163,6 +156,7 @@ def test_same_seed_runs_log_identical_losses(runs):
         assert set(values) == set(full[it]), (it, values, full[it])
 
 
+@pytest.mark.slow
 def test_no_partial_checkpoint_left_behind(runs):
     for folder in (runs['full'], runs['killed']):
         last = (folder / 'last_checkpoint').read_text().strip()
@@ -221,6 +215,7 @@ KILL_DURING_WRITE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('hook, safe', [
     ('hrseg_plugin.AtomicCheckpointHook', True),
     ('CheckpointHook', False),  # the stock hook: shows the test can fail
@@ -247,3 +242,64 @@ def test_kill_during_checkpoint_write_keeps_latest_readable(
     if safe:
         # the half-written file is a hidden temporary, never iter_3.pth
         assert not (work / 'iter_3.pth').exists()
+
+
+class _Score:
+    """A metric giving the scores of ``values`` in turn (mmengine's
+    evaluator interface)."""
+
+    def __init__(self, values):
+        self.values = list(values)
+        self.dataset_meta = None
+
+    def process(self, data_batch, data_samples):
+        pass
+
+    def evaluate(self, size):
+        return dict(score=self.values.pop(0))
+
+
+class _ToyPredictModel(ToyLossModel):
+
+    def forward(self, x, mode='loss'):
+        if mode == 'loss':
+            return super().forward(x, mode)
+        return [None] * len(x)  # predictions: the metric ignores them
+
+
+def test_save_best_is_atomic(tmp_path):
+    """save_best writes the new best atomically and removes the previous
+    one only after: a failure (a kill) during the write keeps the old best
+    readable, where the stock hook deletes it first."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.runner import Runner
+    data = [dict(x=torch.randn(4)) for _ in range(8)]
+    loader = dict(dataset=data, sampler=dict(type='DefaultSampler',
+                                             shuffle=False),
+                  batch_size=2, collate_fn=dict(type='default_collate'))
+    runner = Runner(
+        model=_ToyPredictModel(bad_iter=10**6), work_dir=str(tmp_path),
+        train_dataloader=dict(loader, sampler=dict(type='InfiniteSampler')),
+        val_dataloader=loader, val_cfg=dict(),
+        val_evaluator=Evaluator([_Score([0.1, 0.5, 0.3])]),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
+        train_cfg=dict(by_epoch=False, max_iters=6, val_interval=2),
+        default_hooks=dict(checkpoint=dict(
+            type='hrseg_plugin.AtomicCheckpointHook', by_epoch=False,
+            interval=2, save_best='score', rule='greater')),
+        default_scope='mmengine')
+    runner.train()
+    best = sorted(p.name for p in tmp_path.glob('best_*.pth'))
+    assert best == ['best_score_iter_4.pth']  # 0.5 at iteration 4
+    hook = next(h for h in runner.hooks
+                if type(h).__name__ == 'AtomicCheckpointHook')
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt('killed during the write')
+
+    runner.save_checkpoint = killed  # the hook's writer calls this one
+    with pytest.raises(KeyboardInterrupt):
+        hook._save_best_checkpoint(runner, dict(score=0.9))
+    assert sorted(p.name for p in tmp_path.glob('best_*')) == best
+    assert not list(tmp_path.glob('.*tmp*'))
+    torch.load(tmp_path / best[0], map_location='cpu', weights_only=False)

@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import copy_work_dir, error_line
-from test_tools import read_scalars, run_tool
+from e2e import read_scalars, run_tool
 
 cv2 = pytest.importorskip('cv2')
 

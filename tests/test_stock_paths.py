@@ -11,15 +11,14 @@ these and torch's weights-only refusal of mmengine checkpoints; nothing in
 this test process allow-lists anything for them.
 """
 import os
-import os.path as osp
-import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from e2e import (NO_WORKERS, REPO, cityscapes_roots, coco_roots, run,
+                 stock_tool)
+
 DEMO_CONFIGS = sorted(
     f'configs/demo/{f}' for f in os.listdir(REPO / 'configs' / 'demo')
     if f.endswith('.py'))
@@ -69,50 +68,20 @@ def scope_of(config):
 
 def data_options(config, demo_data):
     if scope_of(config) == 'mmdet':
-        root = f'{demo_data}/coco/'
-        ann = f'{root}annotations/instances_val2017.json'
-        return [
-            f'train_dataloader.dataset.data_root={root}',
-            f'val_dataloader.dataset.data_root={root}',
-            f'test_dataloader.dataset.data_root={root}',
-            f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}'
-        ]
-    root = f'{demo_data}/cityscapes'
-    return [
-        f'train_dataloader.dataset.data_root={root}',
-        f'val_dataloader.dataset.data_root={root}',
-        f'test_dataloader.dataset.data_root={root}',
-    ]
+        return coco_roots(demo_data)
+    return cityscapes_roots(demo_data)
 
 
 def short_run_options():
     return [
         'train_cfg.max_iters=2', 'train_cfg.val_interval=100',
         'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=2',
-        'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
-        'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
+        *NO_WORKERS
     ]
 
 
-def stock_tool(scope, name):
-    import importlib
-    package = importlib.import_module(scope)
-    path = osp.join(osp.dirname(package.__file__), '.mim', 'tools', name)
-    assert osp.isfile(path), path
-    return path
-
-
-def run(cmd, cwd=REPO):
-    env = dict(os.environ)
-    env.pop('LOCAL_RANK', None)
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
-    if proc.returncode != 0:
-        pytest.fail(f'{" ".join(map(str, cmd))} exited {proc.returncode}\n'
-                    f'{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}')
+def run_output(cmd):
+    proc = run(cmd)
     return proc.stdout + proc.stderr
 
 
@@ -154,15 +123,16 @@ def test_stock_tools_and_apis_load_stock_trained_checkpoints(
     scope = scope_of(str(config))
     data = data_options(str(config), demo_data)
     work = tmp_path / 'work'
-    run([sys.executable, stock_tool(scope, 'train.py'), config, '--work-dir',
-         work, '--cfg-options', *data, *short_run_options()])
+    run_output([sys.executable, stock_tool(scope, 'train.py'), config,
+                '--work-dir', work, '--cfg-options', *data,
+                *short_run_options()])
     ckpt = work / 'iter_2.pth'
     assert ckpt.is_file()
 
-    out = run([sys.executable, stock_tool(scope, 'test.py'), config, ckpt,
-               '--work-dir', tmp_path / 'test', '--cfg-options', *data,
-               'test_dataloader.num_workers=0',
-               'test_dataloader.persistent_workers=False'])
+    out = run_output([sys.executable, stock_tool(scope, 'test.py'), config,
+                      ckpt, '--work-dir', tmp_path / 'test', '--cfg-options',
+                      *data, 'test_dataloader.num_workers=0',
+                      'test_dataloader.persistent_workers=False'])
     assert ('mIoU' in out) if scope == 'mmseg' else ('bbox_mAP' in out)
 
     # the inferencers and init functions take one image of the demo set
@@ -170,7 +140,8 @@ def test_stock_tools_and_apis_load_stock_trained_checkpoints(
     api.write_text(textwrap.dedent(API_SEG if scope == 'mmseg' else API_DET))
     images = (f'{demo_data}/cityscapes/leftImg8bit/val' if scope == 'mmseg'
               else f'{demo_data}/coco/val2017')
-    out = run([sys.executable, api, config, ckpt, images, tmp_path / 'out'])
+    out = run_output([sys.executable, api, config, ckpt, images,
+                      tmp_path / 'out'])
     if scope == 'mmseg':
         assert 'init_model+inference_model (1, 128, 256)' in out
         assert "MMSegInferencer ['pred', 'vis'] 1" in out

@@ -12,10 +12,7 @@ data written to tmp dirs:
 """
 import json
 import math
-import os
 import os.path as osp
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -24,42 +21,10 @@ import pytest
 
 cv2 = pytest.importorskip('cv2')
 
+from e2e import read_scalars, run_tool  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO / 'tools'
-
-
-def run_tool(tool, *args, expect_rc=0, timeout=300):
-    """Run ``tools/<tool>.py ARGS`` and return the CompletedProcess; fail
-    with its output when the exit status is not ``expect_rc``."""
-    env = dict(os.environ, PYTHONUNBUFFERED='1')
-    env.pop('LOCAL_RANK', None)
-    proc = subprocess.run(
-        [sys.executable, str(TOOLS / f'{tool}.py'), *map(str, args)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        timeout=timeout)
-    if expect_rc is not None and proc.returncode != expect_rc:
-        pytest.fail(f'{tool}.py {" ".join(map(str, args))} exited with '
-                    f'{proc.returncode}, expected {expect_rc}\n'
-                    f'--- stdout ---\n{proc.stdout[-6000:]}\n'
-                    f'--- stderr ---\n{proc.stderr[-6000:]}')
-    return proc
-
-
-def read_scalars(work_dir):
-    """The training records of ``<work_dir>/<timestamp>/vis_data/
-    scalars.json`` of every run in the work dir, oldest run first."""
-    runs = []
-    for ts in sorted(os.listdir(work_dir)):
-        path = osp.join(work_dir, ts, 'vis_data', 'scalars.json')
-        if osp.isfile(path):
-            with open(path) as f:
-                records = [json.loads(line) for line in f if line.strip()]
-            runs.append([r for r in records if 'loss' in r])
-    return runs
 
 
 def write_config(path, text, **values):
