@@ -1,30 +1,24 @@
 """The analysis tools we ship where stock's fail on this stack
 (tools/analysis/get_flops.py, tools/analysis/browse_dataset.py), and the
 stock ones that work on our configs (README "Stock tools")."""
-import os.path as osp
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from e2e import REPO, stock_tool, tool_env
+
 
 
 def run(*cmd, ok=True):
     proc = subprocess.run([sys.executable, *map(str, cmd)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+                          env=tool_env(), capture_output=True, text=True,
+                          timeout=600)
     if ok:
         assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
-
-
-def stock_tool(package, rel):
-    import importlib
-    root = osp.dirname(importlib.import_module(package).__file__)
-    return osp.join(root, '.mim', 'tools', rel)
 
 
 def test_stock_mmseg_get_flops_fails_on_cascade_models():

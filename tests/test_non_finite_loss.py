@@ -1,7 +1,6 @@
 """A NaN / Inf loss stops training at its iteration (on every rank), on a
 toy model and through tools/train.py; an all-ignore crop keeps the loss
 finite and CPU AMP keeps the demo losses finite (issue 7)."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from mmengine.registry import init_default_scope
 import hrseg_plugin  # noqa: F401  (registers)
 from hrseg_plugin.engine import NonFiniteLossError, NonFiniteLossHook
 
+from e2e import NO_WORKERS, cityscapes_roots, tool_env
 from demo_models import build_demo_model, seg_batch
 from toy_training import ToyLossModel, toy_runner
 
@@ -52,25 +52,20 @@ def test_hook_is_in_the_demo_configs_and_train_py_reports_it(demo_data,
     """Through the stock path: tools/train.py with the demo config whose OCR
     loss weight is NaN stops at iteration 1 with one error line naming the
     term, and writes no checkpoint."""
-    root = str(demo_data / 'cityscapes')
     cmd = [
         sys.executable, 'tools/train.py', 'configs/demo/hrnet_ocr.py',
         '--work-dir', str(tmp_path), '--cfg-options',
-        f'train_dataloader.dataset.data_root={root}',
         # the runner builds the val loop at the start of training: a fresh
         # clone has no data/demo, so point val at the fixture too
-        f'val_dataloader.dataset.data_root={root}',
-        'train_dataloader.batch_size=1', 'train_dataloader.num_workers=0',
-        'train_dataloader.persistent_workers=False',
+        *cityscapes_roots(demo_data), *NO_WORKERS,
+        'train_dataloader.batch_size=1',
         'train_dataloader.dataset.pipeline.2.scale=(256,128)',
         'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
         'model.data_preprocessor.size=(64,64)', 'train_cfg.max_iters=3',
         'train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=1',
         'model.decode_head.1.loss_decode.loss_weight=nan'
     ]
-    env = dict(os.environ)
-    env.pop('LOCAL_RANK', None)
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True,
+    proc = subprocess.run(cmd, cwd=REPO, env=tool_env(), capture_output=True,
                           text=True, timeout=600)
     assert proc.returncode == 2, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
