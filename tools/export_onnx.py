@@ -40,7 +40,9 @@ import tempfile
 
 import torch
 
-from hrseg_plugin.apis import add_cfg_options_arg, docstring_parser, run_tool
+from hrseg_plugin.apis import (add_cfg_options_arg, check_file,
+                               check_output_file, check_shape_arg,
+                               docstring_parser, run_tool)
 
 
 def parse_args(argv=None):
@@ -83,8 +85,9 @@ def parse_args(argv=None):
                         'from, through the test pipeline (default: train)')
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
-    if min(args.shape) < 1 or args.batch < 1 or args.repeat < 0:
-        parser.error('--shape and --batch must be >= 1, --repeat >= 0')
+    check_shape_arg(parser, args.shape)
+    if args.batch < 1 or args.repeat < 0:
+        parser.error('--batch must be >= 1, --repeat >= 0')
     if args.int8 and (args.part != 'model' or args.calib < 1):
         parser.error('--int8 quantizes whole segmentors (--part model) and '
                      'needs --calib >= 1')
@@ -114,10 +117,12 @@ def main(argv=None) -> int:
     from hrseg_plugin.apis import (init_model_from_config, load_config,
                                    onnx_export as ox)
 
-    cfg = load_config(args.config, args.cfg_options)
-    model = init_model_from_config(cfg, args.checkpoint, 'cpu')
+    check_file(args.checkpoint, 'checkpoint file')
     out = args.out or osp.splitext(args.checkpoint)[0] + (
         '_int8.onnx' if args.int8 else '.onnx')
+    check_output_file(out, '--out')  # before the export work
+    cfg = load_config(args.config, args.cfg_options)
+    model = init_model_from_config(cfg, args.checkpoint, 'cpu')
     resize = not args.no_resize
     tmp = tempfile.TemporaryDirectory() if args.int8 else None
     float_out = osp.join(tmp.name, 'float32.onnx') if args.int8 else out

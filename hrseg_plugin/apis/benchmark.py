@@ -228,26 +228,42 @@ def make_step(model: nn.Module, data: dict, mode: str,
     return step
 
 
+class _Features(nn.Module):
+    """A segmentor / detector seen as image -> backbone (+ neck) features."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        return self.model.extract_feat(x)
+
+
+def network_part(model: nn.Module, part: str = 'model') -> nn.Module:
+    """The module whose forward takes the images: the model itself
+    (``'model'``) or its backbone + neck (``'backbone'``)."""
+    return _Features(model) if part == 'backbone' else model
+
+
+def part_parameters(model: nn.Module, part: str = 'model') -> float:
+    """Parameters (millions) of :func:`network_part`: the whole model, or
+    its backbone and neck only."""
+    if part != 'backbone':
+        modules = [model]
+    else:
+        modules = [getattr(model, name) for name in ('backbone', 'neck')
+                   if getattr(model, name, None) is not None]
+    return sum(p.numel() for m in modules for p in m.parameters()) / 1e6
+
+
 def count_complexity(model: nn.Module, data: dict,
                      part: str = 'model') -> Dict[str, float]:
     """GMACs and parameters (millions) from mmengine's analysis tool; empty
     when the analysis cannot trace the model."""
-    from mmengine.analysis import FlopAnalyzer, parameter_count
+    from mmengine.analysis import FlopAnalyzer
     model.eval()
-    target = model
+    target = network_part(model, part)
     inputs = (data['inputs'], )
-    if part == 'backbone':
-
-        class _Features(nn.Module):
-
-            def __init__(self, m):
-                super().__init__()
-                self.m = m
-
-            def forward(self, x):
-                return self.m.extract_feat(x)
-
-        target = _Features(model)
     try:
         flops = FlopAnalyzer(target, inputs)
         flops.unsupported_ops_warnings(False)
@@ -255,8 +271,7 @@ def count_complexity(model: nn.Module, data: dict,
         macs = flops.total() / 1e9  # mmengine counts one MAC as one flop
     except Exception:  # noqa: BLE001 - analysis is best effort
         macs = None
-    return dict(
-        gmacs=macs, params_m=parameter_count(target)[''] / 1e6)
+    return dict(gmacs=macs, params_m=part_parameters(model, part))
 
 
 def _status_mib(field_name: str) -> float:
