@@ -176,3 +176,31 @@ def test_test_onnx_refuses_another_input_size(repo_root, demo_data,
     assert proc.returncode == 2
     assert 'takes images of 1x3x64x64' in proc.stderr
     assert '--shape H W' in proc.stderr
+
+
+def test_int8_without_onnxruntime_is_a_one_line_error(monkeypatch, tmp_path):
+    """Without onnxruntime the quantizer raises ExportError, a ToolError:
+    every tool prints it as ``<tool>: error: ...`` and exits 2."""
+    from hrseg_plugin.apis.cli import ToolError
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    monkeypatch.setitem(sys.modules, 'onnxruntime.quantization', None)
+    with pytest.raises(ox.ExportError, match='onnxruntime is not installed'):
+        oq.quantize_int8(str(tmp_path / 'f.onnx'), str(tmp_path / 'q.onnx'),
+                         oq.random_batches((8, 8), 1))
+    assert issubclass(ox.ExportError, ToolError)
+
+
+def test_checkpoint_tools_refuse_onnx_files(repo_root, tmp_path):
+    """An .onnx file given where a PyTorch checkpoint is read: one line
+    naming tools/test.py, exit status 2."""
+    path = tmp_path / 'model.onnx'
+    path.write_bytes(b'not read')
+    proc = subprocess.run([
+        sys.executable, 'tools/export_onnx.py', 'configs/demo/bisenet_r18.py',
+        str(path), '--shape', '64', '64', '--out', str(tmp_path / 'o.onnx')
+    ], cwd=repo_root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        'export_onnx.py: error: ')
+    assert 'is an ONNX model, not a PyTorch checkpoint' in proc.stderr
+    assert 'tools/test.py CONFIG MODEL.onnx' in proc.stderr
