@@ -204,3 +204,20 @@ def test_checkpoint_tools_refuse_onnx_files(repo_root, tmp_path):
         'export_onnx.py: error: ')
     assert 'is an ONNX model, not a PyTorch checkpoint' in proc.stderr
     assert 'tools/test.py CONFIG MODEL.onnx' in proc.stderr
+
+
+def test_benchmark_int8_step(tmp_path):
+    """tools/benchmark.py --onnx --int8: the float export is quantized on
+    random batches and the returned step runs the int8 model; a one-conv
+    network keeps the float model's arg-max on most pixels."""
+    from hrseg_plugin.apis.conv_floor import ConvCase, _one_conv_onnx
+    case = ConvCase('c', 1, 3, 32, 32, 8, 3)
+    float_path = str(tmp_path / 'f.onnx')
+    _one_conv_onnx(case, float_path)
+    x = torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    step, agreement = oq.int8_benchmark_step(float_path,
+                                             str(tmp_path / 'q.onnx'), x, 2)
+    (out, ) = step()
+    assert tuple(out.shape) == (1, 8, 32, 32)
+    assert agreement > 0.9
+    assert oq.file_mib(str(tmp_path / 'q.onnx')) > 0
