@@ -64,8 +64,8 @@ def main(argv=None):
         enable_show_dir(cfg, args.show_dir)
 
     check_data_folders(cfg, ('test_dataloader', ))
-    if args.checkpoint.endswith('.onnx'):  # exported network: onnxruntime
-        from hrseg_plugin.apis.onnx_eval import evaluate_onnx
+    from hrseg_plugin.apis.onnx_eval import evaluate_onnx, is_onnx_model
+    if is_onnx_model(args.checkpoint):  # exported network: onnxruntime
         metrics = evaluate_onnx(cfg, args.checkpoint)
     else:
         runner = make_runner(cfg, args.launcher)

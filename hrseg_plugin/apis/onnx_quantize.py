@@ -25,7 +25,7 @@ float logits, so a quantized file replaces a float one anywhere.
 import os
 import os.path as osp
 import tempfile
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Sequence
 
 import numpy as np
 import torch
@@ -222,14 +222,6 @@ def argmax_agreement(got: torch.Tensor, ref: torch.Tensor) -> float:
 def file_mib(path: str) -> float:
     """A file's size in MiB."""
     return os.path.getsize(path) / 2**20
-
-
-def quantized_path(path: str, out: Optional[str] = None) -> str:
-    """``out``, or ``path`` with ``_int8`` before its extension."""
-    if out:
-        return out
-    stem, _ = osp.splitext(path)
-    return stem + '_int8.onnx'
 
 
 def export_int8(cfg, model: torch.nn.Module, float_path: str, out_path: str,
