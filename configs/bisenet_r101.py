@@ -25,7 +25,9 @@ model = dict(
     decode_head=dict(in_channels=[512, 512], channels=1024),
     auxiliary_head=[
         dict(
-            type='FCNHead',
+            # stock FCNHead with our training-step loss (same keys)
+            type='hrseg_plugin.WithSpeedups',
+            module='FCNHead',
             in_channels=512,
             channels=256,
             num_convs=1,

@@ -62,7 +62,9 @@ model = dict(
     # the paper's two auxiliary losses, on the 1/16 and 1/32 context features
     auxiliary_head=[
         dict(
-            type='FCNHead',
+            # stock FCNHead with our training-step loss (same keys)
+            type='hrseg_plugin.WithSpeedups',
+            module='FCNHead',
             in_channels=128,
             channels=64,
             num_convs=1,

@@ -18,7 +18,9 @@ model = dict(
     decode_head=dict(attention_cfg=dict(_delete_=True, reduction=1)),
     auxiliary_head=[
         dict(
-            type='FCNHead',
+            # stock FCNHead with our training-step loss (same keys)
+            type='hrseg_plugin.WithSpeedups',
+            module='FCNHead',
             in_channels=128,
             channels=128,
             num_convs=1,

@@ -13,7 +13,9 @@ model = dict(
             checkpoint='open-mmlab://msra/hrnetv2_w48')),
     decode_head=[
         dict(
-            type='FCNHead',
+            # stock FCNHead with our training-step loss (same keys)
+            type='hrseg_plugin.WithSpeedups',
+            module='FCNHead',
             in_channels=hrnet_channels,
             channels=sum(hrnet_channels),
             in_index=(0, 1, 2, 3),

@@ -24,7 +24,9 @@ model = dict(
         upsample_cfg=dict(mode='bilinear', align_corners=True)),
     decode_head=[
         dict(
-            type='FCNHead',
+            # stock FCNHead with our training-step loss (same keys)
+            type='hrseg_plugin.WithSpeedups',
+            module='FCNHead',
             in_channels=hrnet_channels,
             channels=sum(hrnet_channels),
             in_index=(0, 1, 2, 3),

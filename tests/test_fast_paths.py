@@ -265,3 +265,37 @@ def test_benchmark_tool_refuses_config_without_twin(tmp_path, repo_root):
     ], cwd=repo_root, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert 'names no stock twin' in proc.stderr
+
+
+def test_conv_profile_counts_the_backward_pass():
+    """--profile in a training step: the backward convolutions are counted
+    per shape with the MACs of the gradients computed (input and weight:
+    twice the forward's; weight only for a conv on the image, whose input
+    needs no gradient), and the op list has every op's self time."""
+    import torch.nn.functional as F
+
+    from hrseg_plugin.apis.conv_profile import (format_conv_profile,
+                                                profile_step)
+    image = torch.randn(2, 3, 32, 40)
+    w1 = torch.randn(8, 3, 3, 3, requires_grad=True)
+    w2 = torch.randn(16, 8, 3, 3, requires_grad=True)
+
+    def step():
+        y = F.conv2d(F.conv2d(image, w1, padding=1).relu(), w2, stride=2)
+        y.square().mean().backward()
+
+    wall, shapes, ops = profile_step(step, runs=2)
+    by_key = {(s.pass_, s.weight_shape): s for s in shapes}
+    assert set(by_key) == {(p, w) for p in ('forward', 'backward')
+                           for w in ((8, 3, 3, 3), (16, 8, 3, 3))}
+    for w in ((8, 3, 3, 3), (16, 8, 3, 3)):
+        fwd, bwd = by_key['forward', w], by_key['backward', w]
+        assert fwd.calls == bwd.calls == 1
+        factor = 1 if w[1] == 3 else 2  # the image needs no gradient
+        assert bwd.gmacs == pytest.approx(factor * fwd.gmacs)
+    names = {op.name for op in ops}
+    assert {'aten::convolution_backward', 'aten::mkldnn_convolution'} <= \
+        names or 'aten::convolution_backward' in names
+    text = format_conv_profile('ours', wall, shapes, 5, ops)
+    assert 'ours: backward convolutions ' in text
+    assert 'ours: ops by self time' in text

@@ -17,6 +17,8 @@ Examples::
     python tools/benchmark.py configs/faster_rcnn_hrnetv2p_w18.py \\
         --shape 800 1216 --part backbone --compare-stock --json out.json
     python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx
+    python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx \\
+        --int8   # + the int8 model (onnxruntime static quantization)
 """
 import json
 import os.path as osp
@@ -68,11 +70,18 @@ def parse_args(argv=None):
     parser.add_argument('--onnx', action='store_true',
                         help='also export our model to ONNX (what the timed '
                         'step runs) and time it in onnxruntime (infer only)')
+    parser.add_argument('--int8', action='store_true',
+                        help='with --onnx: also quantize the export to int8 '
+                        '(tools/export_onnx.py --int8, calibrated on '
+                        '--calib random batches) and time it')
+    parser.add_argument('--calib', type=int, default=4, metavar='N',
+                        help='--int8: calibration batches (default: 4)')
     parser.add_argument('--profile', type=int, default=0, metavar='N',
                         help='after timing, run each model twice under the '
-                        'torch profiler and print its forward convolutions: '
-                        'their share of the step, their GMAC/s and the N '
-                        'slowest conv shapes')
+                        'torch profiler and print its convolutions (forward; '
+                        'with --mode train backward too, and the N ops '
+                        'taking the most self time): their share of the '
+                        'step, their GMAC/s and the N slowest conv shapes')
     parser.add_argument('--no-memory', action='store_true',
                         help='skip the peak-memory runs (each needs a fresh '
                         'process)')
@@ -83,6 +92,8 @@ def parse_args(argv=None):
     check_shape_arg(parser, args.shape)
     if args.onnx and args.mode != 'infer':
         parser.error('--onnx times inference only (--mode infer)')
+    if args.int8 and not (args.onnx and args.part == 'model'):
+        parser.error('--int8 needs --onnx and --part model')
     if args.repeat < 1 or args.batch < 1 or args.warmup < 0 \
             or args.profile < 0:
         parser.error('--repeat and --batch must be >= 1, --warmup and '
@@ -162,20 +173,33 @@ def main(argv=None) -> int:
         configs['onnx'] = configs['ours']
         results['onnx'].gmacs = results['ours'].gmacs  # the same network
         results['onnx'].params_m = results['ours'].params_m
+        if args.int8:
+            from hrseg_plugin.apis.onnx_quantize import int8_benchmark_step
+            steps['int8'], int8_agreement = int8_benchmark_step(
+                osp.join(tmp.name, 'ours.onnx'),
+                osp.join(tmp.name, 'ours_int8.onnx'), data['inputs'],
+                args.calib)
+            results['int8'] = bm.Timing(
+                'int8', f'{args.config} (onnxruntime int8)',
+                gmacs=results['ours'].gmacs,
+                params_m=results['ours'].params_m)
+            configs['int8'] = configs['ours']
     for name, secs in bm.time_interleaved(steps, args.warmup,
                                           args.repeat).items():
         results[name].seconds = secs
     profiles = []
     if args.profile:
         from hrseg_plugin.apis.conv_profile import (format_conv_profile,
-                                                    profile_convolutions)
+                                                    profile_step)
         for name in models:
+            wall, shapes, ops = profile_step(steps[name])
             profiles.append(format_conv_profile(
-                name, *profile_convolutions(steps[name]), args.profile))
+                name, wall, shapes, args.profile,
+                ops if args.mode == 'train' else ()))
     del models, steps
     if not args.no_memory:
         for name, (c, o) in configs.items():
-            if name == 'onnx':  # the onnxruntime session is no torch step
+            if name in ('onnx', 'int8'):  # onnxruntime: no torch step
                 continue
             results[name].peak_rss_mib = bm.measure_peak_memory(
                 c, args.mode, args.batch, args.shape, args.part, o, args.amp)
@@ -204,6 +228,13 @@ def main(argv=None) -> int:
         speed = results['ours'].median / results['onnx'].median
         print(f'onnxruntime: {speed:.2f}x PyTorch (ours); outputs differ '
               f'by {onnx_diff:.2e}')
+    if 'int8' in results:
+        vs = [f'{results[n].median / results["int8"].median:.2f}x {n}'
+              for n in ('ours', 'stock', 'onnx') if n in results]
+        print(f'int8 (onnxruntime) speed-up over {", ".join(vs)}; the '
+              'arg-max class of '
+              f'{100 * int8_agreement:.1f}% of the pixels is ours (random '
+              'weights: tools/test.py CONFIG MODEL.onnx measures accuracy)')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(
@@ -213,6 +244,7 @@ def main(argv=None) -> int:
                 environment=bm.describe_environment(),
                 max_rel_difference=agreement, speedup=ratio,
                 onnx_rel_difference=onnx_diff if args.onnx else None,
+                int8_agreement=int8_agreement if args.int8 else None,
                 results={n: r.summary(args.batch)
                          for n, r in results.items()}), f, indent=2)
     return 0

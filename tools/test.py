@@ -4,13 +4,17 @@ Runs mmengine ``Runner.test()`` with the config's ``test_dataloader`` and
 ``test_evaluator`` (e.g. ``IoUMetric`` -> mIoU for segmentation,
 ``CocoMetric`` -> coco/bbox_mAP for detection), prints the metrics and, with
 ``--out DIR``, writes them to ``DIR/metrics.json``. The library is chosen by
-the config's ``default_scope`` ('mmseg' or 'mmdet').
+the config's ``default_scope`` ('mmseg' or 'mmdet'). A ``.onnx`` file in
+place of the checkpoint (``tools/export_onnx.py``, float32 or ``--int8``)
+runs the network in onnxruntime with the same data, post-processing and
+evaluator.
 
 Examples::
 
     python tools/test.py CONFIG work_dirs/run1/iter_80000.pth
     python tools/test.py CONFIG CKPT --out results/   # results/metrics.json
     python tools/test.py CONFIG CKPT --show-dir painted/
+    python tools/test.py CONFIG model_int8.onnx   # onnxruntime, same metric
 """
 from hrseg_plugin.apis import (METRICS_FILE, check_checkpoint_fits,
                                check_data_folders, check_file,
@@ -60,10 +64,14 @@ def main(argv=None):
         enable_show_dir(cfg, args.show_dir)
 
     check_data_folders(cfg, ('test_dataloader', ))
-    runner = make_runner(cfg, args.launcher)
-    # a checkpoint of another model would load in part, silently
-    check_checkpoint_fits(args.checkpoint, runner.model)
-    metrics = runner.test()
+    from hrseg_plugin.apis.onnx_eval import evaluate_onnx, is_onnx_model
+    if is_onnx_model(args.checkpoint):  # exported network: onnxruntime
+        metrics = evaluate_onnx(cfg, args.checkpoint)
+    else:
+        runner = make_runner(cfg, args.launcher)
+        # a checkpoint of another model would load in part, silently
+        check_checkpoint_fits(args.checkpoint, runner.model)
+        metrics = runner.test()
     if not is_main_process():  # distributed: rank 0 reports
         return metrics
 

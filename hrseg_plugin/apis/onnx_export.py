@@ -26,14 +26,16 @@ import torch
 import torch.nn as nn
 
 from hrseg_plugin.utils import compare
+from .cli import ToolError
 
 #: What can be exported, see the module docstring.
 PARTS = ('model', 'backbone')
 
 
-class ExportError(Exception):
+class ExportError(ToolError):
     """An export that cannot be done as asked, or whose result disagrees
-    with PyTorch."""
+    with PyTorch (a :class:`ToolError`: every tool reports it in one
+    line, e.g. ``--onnx`` / ``--int8`` without onnxruntime)."""
 
 
 class ExportedNetwork(nn.Module):

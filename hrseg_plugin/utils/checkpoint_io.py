@@ -38,6 +38,11 @@ def load_checkpoint_file(path: str,
     """
     if not osp.isfile(path):
         raise error(f'no such checkpoint file: {path}')
+    if path.lower().endswith('.onnx'):
+        raise error(
+            f'{path} is an ONNX model, not a PyTorch checkpoint: '
+            'tools/test.py CONFIG MODEL.onnx evaluates it (onnxruntime); '
+            'the other tools need the .pth it was exported from')
     import torch
     try:
         return torch.load(path, map_location='cpu', weights_only=weights_only)

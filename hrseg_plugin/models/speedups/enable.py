@@ -7,6 +7,7 @@ import torch.nn as nn
 from hrseg_plugin.registry import MODELS
 from .folding import enable_folding
 from .memory_format import set_memory_layout
+from .seg_loss import enable_fast_seg_loss
 
 
 def enable_speedups(module: nn.Module,
@@ -14,8 +15,10 @@ def enable_speedups(module: nn.Module,
                     contiguous_outputs: bool = False) -> nn.Module:
     """Switch this package's speed-ups on for ``module`` and everything
     below it: eval-mode conv + BatchNorm folding
-    (:func:`~.folding.enable_folding`) and the memory-layout rule
-    (:func:`~.memory_format.set_memory_layout`).
+    (:func:`~.folding.enable_folding`), the memory-layout rule
+    (:func:`~.memory_format.set_memory_layout`) and, for mmseg decode
+    heads, the fused upsampled cross-entropy of the training step
+    (:func:`~.seg_loss.enable_fast_seg_loss`).
 
     Each registered top-level module of the package calls it as the last
     line of its ``__init__``; classes, parameters, state-dict keys and
@@ -34,6 +37,7 @@ def enable_speedups(module: nn.Module,
         nn.Module: ``module``.
     """
     enable_folding(module)
+    enable_fast_seg_loss(module)
     return set_memory_layout(module, channels_last, contiguous_outputs)
 
 
