@@ -5,7 +5,6 @@ exported network with the config's own evaluator (float32: the PyTorch
 model's mIoU)."""
 import json
 import os.path as osp
-import subprocess
 import sys
 
 import numpy as np
@@ -13,6 +12,7 @@ import onnx
 import pytest
 import torch
 
+from e2e import run, run_tool
 from hrseg_plugin.apis import load_config
 from hrseg_plugin.apis import onnx_export as ox
 from hrseg_plugin.apis import onnx_quantize as oq
@@ -110,10 +110,7 @@ def test_int8_ocr_attention_stays_float(repo_root, demo_data, tmp_path):
 
 
 def _run(repo_root, *args):
-    proc = subprocess.run([sys.executable, *args], cwd=repo_root,
-                          capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    return proc.stdout
+    return run(args).stdout
 
 
 def _test_miou(repo_root, config, model_file, out_dir, options):
@@ -168,12 +165,9 @@ def test_test_onnx_refuses_another_input_size(repo_root, demo_data,
     path = tmp_path / 'small.onnx'
     ox.export_onnx(model, str(path), (64, 64))
     root = str(demo_data / 'cityscapes')
-    proc = subprocess.run([
-        sys.executable, 'tools/test.py', cfg_path, str(path),
-        '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-        f'test_dataloader.dataset.data_root={root}'
-    ], cwd=repo_root, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 2
+    proc = run_tool('test', cfg_path, path, '--work-dir', tmp_path / 'work',
+                    '--cfg-options',
+                    f'test_dataloader.dataset.data_root={root}', expect_rc=2)
     assert 'takes images of 1x3x64x64' in proc.stderr
     assert '--shape H W' in proc.stderr
 
@@ -195,11 +189,9 @@ def test_checkpoint_tools_refuse_onnx_files(repo_root, tmp_path):
     naming tools/test.py, exit status 2."""
     path = tmp_path / 'model.onnx'
     path.write_bytes(b'not read')
-    proc = subprocess.run([
-        sys.executable, 'tools/export_onnx.py', 'configs/demo/bisenet_r18.py',
-        str(path), '--shape', '64', '64', '--out', str(tmp_path / 'o.onnx')
-    ], cwd=repo_root, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 2
+    proc = run_tool('export_onnx', 'configs/demo/bisenet_r18.py', path,
+                    '--shape', '64', '64', '--out', tmp_path / 'o.onnx',
+                    expect_rc=2)
     assert proc.stderr.strip().splitlines()[-1].startswith(
         'export_onnx.py: error: ')
     assert 'is an ONNX model, not a PyTorch checkpoint' in proc.stderr
