@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 #: ``default_scope`` values the tools accept.
-SUPPORTED_SCOPES = ('mmseg', 'mmdet')
+SUPPORTED_SCOPES = ('mmseg', 'mmdet', 'mmpose', 'mmpretrain')
 
 #: File extensions (lower case) taken from a folder given to ``infer.py``.
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -110,6 +110,29 @@ TASKS: Dict[str, TaskSpec] = {
         show_dir_target=('hook', 'test_out_dir'),
         setup='mmdet.utils:setup_cache_size_limit_of_dynamo'),
 }
+# MMPose (top-down heatmaps) and MMPretrain (ImageNet classification), issue
+# 18: train / test go through the same runner code; their inference and
+# drawing through hrseg_plugin.apis.task_adapters (both libraries' apis
+# import torchvision). --show-dir is not wired for them: their visualization
+# hooks take `enable` / `out_dir`, not mmseg's / mmdet's `draw`.
+TASKS.update({
+    'mmpose':
+    TaskSpec(
+        scope='mmpose',
+        task='top-down pose estimation',
+        init_model='mmpose.apis:init_model',
+        inference='hrseg_plugin.apis.task_adapters:pose_topdown',
+        visualizer='mmpose.visualization:PoseLocalVisualizer',
+        show_dir_target=('hook', 'out_dir')),
+    'mmpretrain':
+    TaskSpec(
+        scope='mmpretrain',
+        task='image classification',
+        init_model='mmpretrain.apis:init_model',
+        inference='hrseg_plugin.apis.task_adapters:classify',
+        visualizer='hrseg_plugin.apis.task_adapters:cls_visualizer',
+        show_dir_target=('hook', 'out_dir')),
+})
 assert tuple(TASKS) == SUPPORTED_SCOPES
 
 
