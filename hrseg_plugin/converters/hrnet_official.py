@@ -448,7 +448,9 @@ def _hint_other_layouts(sd):
                              'cls_head.')) for k in keys):
         kind = ''
         if any(k.startswith(('incre_modules.', 'classifier.')) for k in keys):
-            kind = ' (it looks like an ImageNet HRNet classification model)'
+            kind = (' (it looks like an official HRNet-Image-Classification '
+                    'ImageNet model: use --from timm, whose keys are the '
+                    'same)')
         elif any(k.startswith('last_layer.') for k in keys):
             kind = ' (it looks like an official seg_hrnet model without OCR)'
         raise ConversionError(
