@@ -454,3 +454,30 @@ def test_benchmark_compares_the_cls_config_with_stock():
     assert bm.count_complexity(ours, data)['gmacs'] > 0
     for model in (ours, stock):
         bm.make_step(model, data, 'train')()
+
+
+@pytest.mark.slow
+def test_infer_writes_the_predicted_class(tmp_path):
+    """tools/infer.py on the classification config, in a subprocess with
+    the test-only torchvision stub (mmpretrain.apis imports torchvision):
+    it writes the image with the predicted class drawn."""
+    import cv2
+    import numpy as np
+
+    from hrseg_plugin.apis import benchmark as bm
+    model = bm.random_model(str(REPO / CONFIGS['w18']), shape=(64, 64))
+    ckpt = tmp_path / 'cls.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta={}), ckpt)
+    img = np.full((96, 128, 3), 90, np.uint8)
+    cv2.imwrite(str(tmp_path / 'img.png'), img)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / 'tools' / 'infer.py'),
+         str(REPO / CONFIGS['w18']), str(ckpt), str(tmp_path / 'img.png'),
+         '--out', str(tmp_path / 'out')],
+        capture_output=True, text=True, timeout=600,
+        env=torchvision_stub.subprocess_env({'OMP_NUM_THREADS': '1'},
+                                            (str(REPO), )))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    drawn = cv2.imread(str(tmp_path / 'out' / 'img.png'))
+    assert drawn.shape == img.shape
+    assert (drawn != img).any(axis=2).sum() > 50  # the label text

@@ -128,7 +128,7 @@ TASKS.update({
     TaskSpec(
         scope='mmpretrain',
         task='image classification',
-        init_model='mmpretrain.apis:init_model',
+        init_model='hrseg_plugin.apis.task_adapters:init_classifier',
         inference='hrseg_plugin.apis.task_adapters:classify',
         visualizer='hrseg_plugin.apis.task_adapters:cls_visualizer',
         show_dir_target=('hook', 'out_dir')),

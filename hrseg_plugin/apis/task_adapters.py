@@ -25,6 +25,16 @@ def pose_topdown(model, img):
     return merge_data_samples(inference_topdown(model, img))
 
 
+def init_classifier(config, checkpoint=None, device=None):
+    """``mmpretrain.apis.init_model``, with the dataset meta (class names)
+    it keeps in ``_dataset_meta`` also as ``dataset_meta``, where the tools
+    read it for mmseg / mmdet / mmpose models."""
+    from mmpretrain.apis import init_model
+    model = init_model(config, checkpoint=checkpoint, device=device)
+    model.dataset_meta = dict(getattr(model, '_dataset_meta', None) or {})
+    return model
+
+
 def classify(model, img):
     """Classify one image with mmpretrain's inferencer (the config's test
     pipeline).
