@@ -1,6 +1,7 @@
 # Top-down heatmap pose estimation with HRNet-W48 on COCO keypoints,
 # 256x192 input, 210 epochs: stock mmpose's
-# body_2d_keypoint/topdown_heatmap/coco/td-hm_hrnet-w48_8xb32-210e_coco-256x192.py
+# body_2d_keypoint/topdown_heatmap/coco/
+# td-hm_hrnet-w48_8xb32-210e_coco-256x192.py
 # with our backbone (tests/test_pose.py checks that nothing else differs).
 # Same state-dict layout: an mmpose model-zoo checkpoint loads after
 # `tools/convert_weights.py --from mmpose` and gives the same heatmaps.

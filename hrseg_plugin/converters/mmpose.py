@@ -9,8 +9,9 @@ Our ``hrseg_plugin.HRNet`` has exactly the state-dict keys and shapes of
 stock mmpose's ``HRNet``, including its single-scale last module (stock
 mmpose builds stage 4's last module with ``multiscale_output=False``: only
 ``fuse_layers.0``), and the head is stock mmpose's, so a model-zoo
-checkpoint such as ``td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth``
-is copied unchanged (no prefix stripped, no key renamed), its ``meta``
+checkpoint such as
+``td-hm_hrnet-w32_8xb64-210e_coco-256x192-81c58e40_20220909.pth`` is copied
+unchanged (no prefix stripped, no key renamed), its ``meta``
 (``dataset_meta``...) kept.
 
 It still validates:

@@ -3,30 +3,32 @@ hrseg_plugin.
 
 Source models (read at these commits):
 
-* huggingface/pytorch-image-models ``aa4b5850c1543fa488abf260f18390eda46cf85d``,
-  ``timm/models/hrnet.py``: ``HighResolutionNet`` (``hrnet_w18_small``,
-  ``hrnet_w18_small_v2``, ``hrnet_w18`` ... ``hrnet_w64``) with the
-  classification head (``head='classification'``);
-* HRNet/HRNet-Image-Classification ``f760c988482cdb8a1f69b10b219d669721144582``,
-  ``lib/models/cls_hrnet.py``: the official ``HighResolutionNet``, which
-  timm copied. Its keys are timm's (the official code keeps ``None`` where
-  timm has an ``nn.Identity``, neither has parameters), so its released
-  ImageNet checkpoints (``hrnetv2_w18_imagenet_pretrained.pth`` ...)
-  convert with ``--from timm`` too.
+* huggingface/pytorch-image-models, commit
+  ``aa4b5850c1543fa488abf260f18390eda46cf85d``, ``timm/models/hrnet.py``:
+  ``HighResolutionNet`` (``hrnet_w18_small``, ``hrnet_w18_small_v2``,
+  ``hrnet_w18`` ... ``hrnet_w64``) with the classification head
+  (``head='classification'``);
+* HRNet/HRNet-Image-Classification, commit
+  ``f760c988482cdb8a1f69b10b219d669721144582``, ``lib/models/cls_hrnet.py``:
+  the official ``HighResolutionNet``, which timm copied. Its keys are
+  timm's (the official code keeps ``None`` where timm has an
+  ``nn.Identity``; neither has parameters), so its released ImageNet
+  checkpoints (``hrnetv2_w18_imagenet_pretrained.pth`` ...) convert with
+  ``--from timm`` too.
 
 Key mapping (timm -> ours: ``configs/cls_hrnet_w18_in1k.py``, mmpretrain's
 ``ImageClassifier`` with ``hrseg_plugin.HRNet``, ``hrseg_plugin.
 HRNetClsNeck`` + ``GlobalAveragePooling`` and ``LinearClsHead``)::
 
     {conv1,bn1,conv2,bn2,layer1,transitionN,stageN}.*  -> backbone.<same>
-    incre_modules.{i}.*              -> neck.0.increase_layers.{i}.*
-    downsamp_modules.{i}.0.weight    -> neck.0.downsample_layers.{i}.conv.weight
-    downsamp_modules.{i}.0.bias      -> folded into neck.0.downsample_layers.{i}.bn
-    downsamp_modules.{i}.1.*         -> neck.0.downsample_layers.{i}.bn.*
-    final_layer.0.weight             -> neck.0.final_layer.conv.weight
-    final_layer.0.bias               -> folded into neck.0.final_layer.bn
-    final_layer.1.*                  -> neck.0.final_layer.bn.*
-    classifier.{weight,bias}         -> head.fc.{weight,bias}
+    incre_modules.{i}.*            -> neck.0.increase_layers.{i}.*
+    downsamp_modules.{i}.0.weight  -> neck.0.downsample_layers.{i}.conv.weight
+    downsamp_modules.{i}.0.bias    -> folded: neck.0.downsample_layers.{i}.bn
+    downsamp_modules.{i}.1.*       -> neck.0.downsample_layers.{i}.bn.*
+    final_layer.0.weight           -> neck.0.final_layer.conv.weight
+    final_layer.0.bias             -> folded: neck.0.final_layer.bn
+    final_layer.1.*                -> neck.0.final_layer.bn.*
+    classifier.{weight,bias}       -> head.fc.{weight,bias}
 
 Bias folding: timm's (``head_conv_bias=True``, the default) and the
 official downsample and final convs have a bias and are followed by a
