@@ -1,5 +1,5 @@
 """Latency, throughput, peak memory and GMACs of a config's model, side by
-side with its stock MMSegmentation / MMDetection twin.
+side with its stock MMSegmentation / MMDetection / MMPose / MMPretrain twin.
 
 ``tools/benchmark.py`` is the command-line front end. The stock twin of one
 of our configs is named by the config itself, in a top-level field::
@@ -9,7 +9,7 @@ of our configs is named by the config itself, in a top-level field::
 The benchmark builds both models, gives the stock one random weights and
 BatchNorm statistics calibrated on a random batch (:func:`random_model`),
 converts its state dict into ours with the
-converter of the config's library (``--from mmseg`` / ``--from mmdet``),
+converter of the config's library (``--from`` its ``default_scope``),
 checks that both give the same outputs, then times them with their runs
 interleaved (ours, stock, ours, stock ...) so that machine drift hits both
 alike, and reports medians and the ratio.
@@ -100,7 +100,9 @@ def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
                 seed: int = 0) -> dict:
     """Random normalised images and data samples with the ground truth the
     model's loss needs (a random label map for a segmentor; a few random
-    boxes, labels and masks for a detector)."""
+    boxes, labels and masks for a detector; random keypoint heatmaps for an
+    mmpose top-down estimator; a random label for an mmpretrain
+    classifier)."""
     gen = torch.Generator().manual_seed(seed)
     h, w = shape
     inputs = torch.randn(batch, 3, h, w, generator=gen)
@@ -109,8 +111,16 @@ def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
         batch_input_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
     samples = []
     is_segmentor = hasattr(model, 'decode_head')
+    library = type(model).__module__.split('.')[0]
     for _ in range(batch):
-        if is_segmentor:
+        if library == 'mmpose':
+            sample = _pose_sample(model, meta, gen)
+        elif library == 'mmpretrain':
+            from mmpretrain.structures import DataSample
+            sample = DataSample(metainfo=meta).set_gt_label(
+                torch.randint(0, model.head.num_classes, (1, ),
+                              generator=gen))
+        elif is_segmentor:
             from mmengine.structures import PixelData
             from mmseg.structures import SegDataSample
             sample = SegDataSample(metainfo=meta)
@@ -137,6 +147,21 @@ def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
             sample.gt_instances = gt
         samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
+
+
+def _pose_sample(model: nn.Module, meta: dict, gen: torch.Generator):
+    """A top-down pose sample: random target heatmaps at the head's
+    output size (1/4 of the input) for every keypoint, all visible."""
+    from mmengine.structures import InstanceData, PixelData
+    from mmpose.structures import PoseDataSample
+    h, w = meta['img_shape']
+    k = model.head.out_channels
+    sample = PoseDataSample(metainfo=dict(meta, input_size=(w, h)))
+    sample.gt_fields = PixelData(
+        heatmaps=torch.rand(k, h // 4, w // 4, generator=gen))
+    sample.gt_instance_labels = InstanceData(
+        keypoint_weights=torch.ones(1, k))
+    return sample
 
 
 def _num_classes(model: nn.Module) -> int:
@@ -248,6 +273,19 @@ def count_complexity(model: nn.Module, data: dict,
                 return self.m.extract_feat(x)
 
         target = _Features(model)
+    elif type(model).__module__.startswith('mmpose'):
+
+        class _Tensor(nn.Module):
+            """mmpose's forward takes data_samples without a default."""
+
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, x):
+                return self.m(x, None, 'tensor')
+
+        target = _Tensor(model)
     try:
         flops = FlopAnalyzer(target, inputs)
         flops.unsupported_ops_warnings(False)
