@@ -100,7 +100,7 @@ TASKS.update({
         task='top-down pose estimation',
         init_model='mmpose.apis:init_model',
         inference='hrseg_plugin.apis.task_adapters:pose_topdown',
-        visualizer='mmpose.visualization:PoseLocalVisualizer',
+        visualizer='hrseg_plugin.apis.task_adapters:pose_visualizer',
         show_dir_target=('hook', 'out_dir')),
     'mmpretrain':
     TaskSpec(

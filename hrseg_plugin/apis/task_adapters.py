@@ -25,6 +25,33 @@ def pose_topdown(model, img):
     return merge_data_samples(inference_topdown(model, img))
 
 
+def pose_visualizer(name: str, alpha: float = 1.0):
+    """mmpose's ``PoseLocalVisualizer`` that applies a ``dataset_meta``
+    assigned as an attribute (as the tools assign the model's) the way its
+    ``set_dataset_meta`` does: keypoint and link colours and the skeleton's
+    links, which it draws only then (plain assignment leaves them unset:
+    red dots, no skeleton)."""
+    from mmpose.visualization import PoseLocalVisualizer
+
+    class PoseVisualizer(PoseLocalVisualizer):
+
+        @property
+        def dataset_meta(self):
+            return self._dataset_meta
+
+        @dataset_meta.setter
+        def dataset_meta(self, meta):
+            self._dataset_meta = meta
+            if meta:
+                self.bbox_color = meta.get('bbox_color', self.bbox_color)
+                self.kpt_color = meta.get('keypoint_colors', self.kpt_color)
+                self.link_color = meta.get('skeleton_link_colors',
+                                           self.link_color)
+                self.skeleton = meta.get('skeleton_links', self.skeleton)
+
+    return PoseVisualizer(name=name, alpha=alpha)
+
+
 def init_classifier(config, checkpoint=None, device=None):
     """``mmpretrain.apis.init_model``, with the dataset meta (class names)
     it keeps in ``_dataset_meta`` also as ``dataset_meta``, where the tools
