@@ -159,7 +159,7 @@ test_dataloader = dict(
             img_path='leftImg8bit/val', seg_map_path='gtFine/val'),
         data_root='data/demo/cityscapes/',
         pipeline=[
-            dict(type='hrseg_plugin.LoadImageFromFile'),
+            dict(type='LoadImageFromFile'),
             dict(keep_ratio=True, scale=(
                 512,
                 256,

@@ -50,3 +50,41 @@ def demo_data(tmp_path_factory):
                    capture_output=True,
                    timeout=300)
     return out
+
+
+@pytest.fixture(scope='session')
+def tiny(tmp_path_factory):
+    """The tiny Cityscapes-layout data set (four 64x128 train and two val
+    images) and stock mmseg config of tests/test_tools.py; returns the
+    config's path (the data is ``<its folder>/cityscapes``)."""
+    import cv2
+    import numpy as np
+    from test_tools import SEG_CONFIG, make_seg_sample, write_config
+    root = tmp_path_factory.mktemp('tiny')
+    data = root / 'cityscapes'
+    rng = np.random.default_rng(0)
+    for split, n in (('train', 4), ('val', 2)):
+        img_dir = data / 'leftImg8bit' / split / 'tinycity'
+        ann_dir = data / 'gtFine' / split / 'tinycity'
+        img_dir.mkdir(parents=True)
+        ann_dir.mkdir(parents=True)
+        for i in range(n):
+            img, label = make_seg_sample(rng)
+            name = f'tinycity_{i:06d}_000019'
+            cv2.imwrite(str(img_dir / f'{name}_leftImg8bit.png'), img)
+            cv2.imwrite(str(ann_dir / f'{name}_gtFine_labelTrainIds.png'),
+                        label)
+    return write_config(root / 'tiny_seg.py', SEG_CONFIG, data_root=str(data))
+
+
+@pytest.fixture(scope='session')
+def trained(tiny, tmp_path_factory):
+    """A work dir of the ``tiny`` config trained 4 iterations by
+    tools/train.py, checkpoints at 2 and 4 (copy it before changing it:
+    helpers.copy_work_dir)."""
+    from test_tools import run_tool
+    work_dir = tmp_path_factory.mktemp('trained')
+    run_tool('train', tiny, '--work-dir', work_dir, '--cfg-options',
+             'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2')
+    assert (work_dir / 'iter_2.pth').is_file()
+    return work_dir

@@ -2,6 +2,7 @@
 import contextlib
 import importlib.util
 import os.path as osp
+import shutil
 from typing import Iterator, List
 
 import torch
@@ -55,3 +56,24 @@ def import_path(name: str, path: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def error_line(proc, tool: str) -> str:
+    """The one error line of a failed tool run, asserting that the run
+    ended with one ``<tool>.py: error: ...`` line, no traceback, exit
+    status 2 (the tools' contract for a user's mistake)."""
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f'{tool}.py: error: '), proc.stderr[-3000:]
+    return last
+
+
+def copy_work_dir(work_dir, tmp_path):
+    """A copy of a trained work dir (the ``trained`` fixture) under
+    ``tmp_path/work``, its ``last_checkpoint`` pointing into the copy."""
+    copy = tmp_path / 'work'
+    shutil.copytree(work_dir, copy)
+    last = (copy / 'last_checkpoint').read_text().strip()
+    (copy / 'last_checkpoint').write_text(str(copy / osp.basename(last)))
+    return copy

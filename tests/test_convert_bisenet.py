@@ -153,7 +153,7 @@ def test_mmseg_refusals(stock_r18, tmp_path, capsys):
     src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
     torch.save({'state_dict': sd}, src)
     rc, err, _ = run_main(capsys, '--from', 'mmseg', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'missing keys (2)' in err and all(k in err for k in dropped)
     assert 'unexpected keys (1)' in err
     assert 'backbone.ffm.conv1.conv.bias' in err
@@ -336,7 +336,7 @@ def test_coincheung_refusals(tmp_path, capsys):
     bad['ffm.conv2.weight'] = torch.zeros(256, 32, 1, 1)
     torch.save(bad, src)
     rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'missing keys (1)' in err
     assert 'cp.arm32.bn_atten.running_mean' in err
     assert 'shape-mismatched keys (1)' in err and 'ffm.conv2.weight' in err
@@ -348,17 +348,17 @@ def test_coincheung_refusals(tmp_path, capsys):
     del bad['ffm.bn.weight']
     torch.save(bad, src)
     rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
-    assert rc == 1 and 'current layout' in err and 'ffm.bn.weight' in err
+    assert rc == 2 and 'current layout' in err and 'ffm.bn.weight' in err
 
     # their checkpoint given to --from mmseg: refused with a hint
     torch.save(sd, src)
     rc, err, _ = run_main(capsys, '--from', 'mmseg', src, dst)
-    assert rc == 1 and '--from bisenet-coincheung' in err
+    assert rc == 2 and '--from bisenet-coincheung' in err
     # a stock mmseg checkpoint given to --from bisenet-coincheung
     torch.save({'state_dict': {'backbone.conv1.weight': torch.zeros(1)}},
                src)
     rc, err, _ = run_main(capsys, '--from', 'bisenet-coincheung', src, dst)
-    assert rc == 1 and 'not a CoinCheung/BiSeNet BiSeNetV1' in err
+    assert rc == 2 and 'not a CoinCheung/BiSeNet BiSeNetV1' in err
     assert not dst.exists()
 
 

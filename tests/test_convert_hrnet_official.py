@@ -286,7 +286,7 @@ def test_refuses_truncated_checkpoint(tmp_path, capsys, official_w18_sd):
     src, dst = tmp_path / 'truncated.pth', tmp_path / 'out.pth'
     torch.save({'state_dict': sd}, src)
     rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'missing keys (3)' in err
     for key in dropped:
         assert key in err
@@ -304,7 +304,7 @@ def test_refuses_changed_shape(tmp_path, capsys, official_w18_sd, key, shape):
     src, dst = tmp_path / 'changed.pth', tmp_path / 'out.pth'
     torch.save(sd, src)
     rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'shape-mismatched keys (1)' in err and key in err
     assert not dst.exists()
 
@@ -316,7 +316,7 @@ def test_refuses_unknown_keys(tmp_path, capsys, official_w18_sd):
     src, dst = tmp_path / 'extra.pth', tmp_path / 'out.pth'
     torch.save(sd, src)
     rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'unexpected keys (1)' in err
     assert 'ocr_distri_head.object_context_block.f_pixel.0.bias' in err
     assert not dst.exists()
@@ -327,7 +327,7 @@ def test_refuses_non_hrnet_ocr_checkpoint(tmp_path, capsys):
     torch.save({'conv1.weight': torch.zeros(64, 3, 7, 7),
                 'fc.weight': torch.zeros(10, 512)}, src)
     rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst)
-    assert rc == 1 and 'not an official HRNet-OCR checkpoint' in err
+    assert rc == 2 and 'not an official HRNet-OCR checkpoint' in err
     assert not dst.exists()
 
 
@@ -337,7 +337,7 @@ def test_refuses_config_of_other_width(tmp_path, capsys, official_w18_sd):
     torch.save({'state_dict': official_w18_sd}, src)
     rc, err = run_main(capsys, '--from', 'hrnet-official', src, dst,
                        '--config', W48_CFG)
-    assert rc == 1
+    assert rc == 2
     assert 'shape-mismatched keys' in err
     assert 'backbone.stage2.0.branches.0.0.conv1.weight' in err
     assert not dst.exists()
@@ -398,7 +398,7 @@ def test_mmseg_refuses_foreign_and_truncated(tmp_path, capsys):
     torch.save({'state_dict': {'module.backbone.conv1.weight':
                                torch.zeros(64, 3, 3, 3)}}, src)
     rc, err = run_main(capsys, '--from', 'mmseg', src, dst)
-    assert rc == 1 and 'module.backbone.conv1.weight' in err
+    assert rc == 2 and 'module.backbone.conv1.weight' in err
 
     ref = make_official('w18', seed=5)
     from hrseg_plugin.converters import convert_checkpoint
@@ -407,7 +407,7 @@ def test_mmseg_refuses_foreign_and_truncated(tmp_path, capsys):
     del sd['backbone.stage4.2.fuse_layers.3.0.2.0.weight']
     torch.save({'state_dict': sd}, src)
     rc, err = run_main(capsys, '--from', 'mmseg', src, dst)
-    assert rc == 1
+    assert rc == 2
     assert 'backbone.stage4.2.fuse_layers.3.0.2.0.weight' in err
     assert 'decode_head.1.object_context_block.key_project.1.bn.bias' in err
     assert not dst.exists()

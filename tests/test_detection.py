@@ -361,7 +361,7 @@ def test_convert_weights_cli(stock_faster_state_dict, tmp_path, capsys):
         str(REPO / 'configs/faster_rcnn_hrnetv2p_w32.py'), '--no-progress'
     ])
     err = capsys.readouterr().err
-    assert rc == 1
+    assert rc == 2
     assert 'shape-mismatched keys' in err and 'backbone.stage2' in err
     assert not dst32.exists()
 

@@ -22,8 +22,11 @@ BACKBONES = {
         out_channels_last=True),
     'bisenet': dict(
         type='hrseg_plugin.BiSeNet',
+        # mmseg's ResNet whatever default scope an earlier test left: in
+        # mmdet's scope 'ResNet' is mmdet's, whose norm_eval=True keeps its
+        # norms in eval mode (folded) during training
         backbone_cfg=dict(
-            type='ResNet', depth=18, out_indices=(0, 1, 2, 3),
+            type='mmseg.ResNet', depth=18, out_indices=(0, 1, 2, 3),
             base_channels=16),
         context_channels=32),
 }

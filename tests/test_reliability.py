@@ -253,16 +253,17 @@ def test_bad_inputs_are_named(build):
     with pytest.raises(ValueError, match=rf'{name}: the input has 1 channels '
                        r'but the backbone was built with in_channels=3'):
         net(torch.zeros(1, 1, 64, 64))
-    with pytest.raises(ValueError, match=rf'{name}: the input is 31x64 '
-                       r'\(HxW\) but each side must be at least 32 pixels'):
-        net(torch.zeros(1, 3, 31, 64))
-    with pytest.raises(ValueError, match=r'at least 32 pixels'):
-        net(torch.zeros(1, 3, 64, 16))
+    # issue 16: sizes below the total stride compute (as in stock mmseg);
+    # only an empty image is refused
+    with pytest.raises(ValueError, match=rf'{name}: the input is 0x64 '
+                       r'\(HxW\): an empty image cannot be computed'):
+        net(torch.zeros(1, 3, 0, 64))
     with pytest.raises(ValueError, match='expected a batch of images'):
         net(torch.zeros(3, 64, 64))
-    with torch.no_grad():  # the smallest allowed size, and other widths
-        assert all(torch.isfinite(o).all() for o in net(
-            torch.rand(1, 3, 32, 32)))
+    with torch.no_grad():  # small sizes, and other widths
+        for h, w in [(32, 32), (31, 64), (64, 16), (95, 27), (1, 1)]:
+            assert all(torch.isfinite(o).all() for o in net(
+                torch.rand(1, 3, h, w))), (h, w)
         four = build(4).eval()
         four(torch.rand(1, 4, 40, 33))
 
@@ -272,7 +273,8 @@ def test_every_demo_model_outputs_the_input_size(name):
     from hrseg_plugin.engine import check_model_channels
     model = build_demo_model(name).eval()
     check_model_channels(model)  # no false alarm on the shipped configs
-    for h, w in [(257, 511), (333, 500), (32, 45)]:
+    # below the total stride of 32 too, as stock mmseg (issue 16)
+    for h, w in [(257, 511), (333, 500), (32, 45), (95, 27), (5, 40)]:
         data = model.data_preprocessor(
             dict(inputs=[torch.randint(0, 256, (3, h, w), dtype=torch.uint8)]),
             False)
@@ -428,9 +430,26 @@ def build_with(name, options):
      'but the backbone HRNet has 4 outputs'),
 ])
 def test_head_channels_checked_when_built(name, options, message):
+    """The check runs as the model is built (issue 16: for every config and
+    every path that builds one, not only with ModelCheckHook), and again on
+    a built model (check_model_channels: what the hook and the tools call)."""
     from hrseg_plugin import apis as ru
     from hrseg_plugin.engine import check_model_channels
-    model = build_with(name, options)
+    from hrseg_plugin.errors import ModelConfigError
+    with pytest.raises(ModelConfigError) as err:
+        build_with(name, options)
+    assert message in str(err.value), str(err.value)
+
+    # the same config error made on a built model: the model-level check
+    model = build_with(name, {})
+    place, value = next(iter(options.items()))
+    head = model
+    for part in place.split('.')[1:-1]:
+        head = head[int(part)] if part.isdigit() else getattr(head, part)
+    if getattr(head, 'input_transform', None) == 'resize_concat' and \
+            place.endswith('in_channels'):
+        value = sum(value)  # what mmseg's BaseDecodeHead keeps
+    setattr(head, place.split('.')[-1], value)
     with pytest.raises(ValueError) as err:
         check_model_channels(model)
     assert message in str(err.value), str(err.value)

@@ -30,7 +30,8 @@ import tempfile
 
 import torch
 
-from hrseg_plugin.apis import add_cfg_options_arg, docstring_parser, run_tool
+from hrseg_plugin.apis import (add_cfg_options_arg, check_shape_arg,
+                               docstring_parser, run_tool)
 
 
 def parse_args(argv=None):
@@ -85,6 +86,7 @@ def parse_args(argv=None):
                         help='also write the results to this JSON file')
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
+    check_shape_arg(parser, args.shape)
     if args.onnx and args.mode != 'infer':
         parser.error('--onnx times inference only (--mode infer)')
     if args.repeat < 1 or args.batch < 1 or args.warmup < 0 \

@@ -8,8 +8,9 @@ Usage::
                bisenet-coincheung} \\
         IN.pth OUT.pth [--config CONFIG] [--cfg-options K=V ...]
 
-Exit status: 0 converted; 1 refused (bad input, key / shape mismatch,
-mismatch with ``--config``); 2 usage error. The command line is
+Exit status: 0 converted; 2 refused (bad input, key / shape mismatch,
+mismatch with ``--config``, an unwritable OUT) or usage error, with one
+``convert_weights.py: error: ...`` line as the other tools. The command line is
 :mod:`hrseg_plugin.converters.cli`; the converters are the modules of
 :mod:`hrseg_plugin.converters`.
 """

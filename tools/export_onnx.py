@@ -27,7 +27,9 @@ import sys
 
 import torch
 
-from hrseg_plugin.apis import add_cfg_options_arg, docstring_parser, run_tool
+from hrseg_plugin.apis import (add_cfg_options_arg, check_file,
+                               check_output_file, check_shape_arg,
+                               docstring_parser, run_tool)
 
 
 def parse_args(argv=None):
@@ -59,8 +61,9 @@ def parse_args(argv=None):
                         'time; default: 5)')
     add_cfg_options_arg(parser)
     args = parser.parse_args(argv)
-    if min(args.shape) < 1 or args.batch < 1 or args.repeat < 0:
-        parser.error('--shape and --batch must be >= 1, --repeat >= 0')
+    check_shape_arg(parser, args.shape)
+    if args.batch < 1 or args.repeat < 0:
+        parser.error('--batch must be >= 1, --repeat >= 0')
     return args
 
 
@@ -69,9 +72,11 @@ def main(argv=None) -> int:
     from hrseg_plugin.apis import (init_model_from_config, load_config,
                                    onnx_export as ox)
 
+    check_file(args.checkpoint, 'checkpoint file')
+    out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
+    check_output_file(out, '--out')  # before the export work
     cfg = load_config(args.config, args.cfg_options)
     model = init_model_from_config(cfg, args.checkpoint, 'cpu')
-    out = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     resize = not args.no_resize
     names = ox.export_onnx(model, out, args.shape, args.batch, args.part,
                            resize, args.opset)

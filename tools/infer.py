@@ -19,7 +19,8 @@ import sys
 from hrseg_plugin.apis import (IMAGE_EXTENSIONS, Predictor, ToolError,
                                add_cfg_options_arg, check_file, check_image,
                                collect_images, config_checkpoint_parser,
-                               load_config, read_image, run_tool)
+                               explain_exception, load_config, read_image,
+                               run_tool)
 
 
 def parse_args(argv=None):
@@ -58,10 +59,24 @@ def parse_args(argv=None):
     parser.add_argument(
         '--skip-bad',
         action='store_true',
-        help='skip images that cannot be read (missing or not decodable) '
-        'instead of failing, and count them in the summary line')
+        help='skip images that cannot be read (missing, truncated or not '
+        'decodable) or predicted, instead of failing, and count them in the '
+        'summary line')
     add_cfg_options_arg(parser)
     return parser.parse_args(argv)
+
+
+def predict_error(path, img, exc) -> ToolError:
+    """The error naming the image (and its size as read) that the model
+    could not predict."""
+    reason = explain_exception(exc)
+    if reason is None:
+        lines = str(exc).strip().splitlines() or ['']
+        reason = f'{type(exc).__name__}: {lines[0]}'
+    h, w = img.shape[:2]
+    return ToolError(f'cannot predict image {path} ({h}x{w} HxW as read, '
+                     f'before the test pipeline\'s Resize): {reason}; '
+                     '--skip-bad skips such images')
 
 
 def main(argv=None):
@@ -70,8 +85,8 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     images = collect_images(args.images)
     if not args.skip_bad:
-        # Fail on a missing or non-image file before loading the model
-        # (a file that is truncated or corrupt inside still fails later).
+        # Fail on a missing, non-image or truncated JPEG file before
+        # loading the model (a file corrupt inside still fails later).
         for path in images:
             check_image(path)
 
@@ -88,7 +103,7 @@ def main(argv=None):
 
     from tqdm import tqdm
     os.makedirs(args.out, exist_ok=True)
-    written, skipped, seen_stems = [], [], {}
+    written, skipped, failed, seen_stems = [], [], [], {}
     for path in tqdm(images, desc='infer', unit='img'):
         try:
             img = read_image(path)
@@ -106,15 +121,26 @@ def main(argv=None):
                 file=sys.stderr)
         seen_stems[stem] = path
         out_file = osp.join(args.out, f'{stem}.png')
-        predictor(img, out_file)
+        try:
+            predictor(img, out_file)
+        except Exception as exc:  # noqa: BLE001 - named, then raised/skipped
+            error = predict_error(path, img, exc)
+            if not args.skip_bad:
+                raise error from exc
+            failed.append(path)
+            tqdm.write(f'skipping: {error}', file=sys.stderr)
+            continue
         written.append(out_file)
 
     summary = (f'infer: wrote {len(written)} image(s) to {args.out}; '
                f'skipped {len(skipped)} unreadable image(s)')
     if skipped:
         summary += ': ' + ', '.join(skipped)
+    if failed:
+        summary += (f'; skipped {len(failed)} image(s) the model could not '
+                    'predict: ' + ', '.join(failed))
     print(summary)
-    return written, skipped
+    return written, skipped + failed
 
 
 if __name__ == '__main__':

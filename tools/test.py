@@ -12,7 +12,8 @@ Examples::
     python tools/test.py CONFIG CKPT --out results/   # results/metrics.json
     python tools/test.py CONFIG CKPT --show-dir painted/
 """
-from hrseg_plugin.apis import (METRICS_FILE, check_data_folders, check_file,
+from hrseg_plugin.apis import (METRICS_FILE, check_checkpoint_fits,
+                               check_data_folders, check_file,
                                check_test_config, config_checkpoint_parser,
                                dump_metrics, enable_show_dir, format_metrics,
                                is_main_process, load_config, make_runner,
@@ -60,6 +61,8 @@ def main(argv=None):
 
     check_data_folders(cfg, ('test_dataloader', ))
     runner = make_runner(cfg, args.launcher)
+    # a checkpoint of another model would load in part, silently
+    check_checkpoint_fits(args.checkpoint, runner.model)
     metrics = runner.test()
     if not is_main_process():  # distributed: rank 0 reports
         return metrics

@@ -17,8 +17,10 @@ import argparse
 
 from hrseg_plugin.apis import (CHECKPOINT_TRUST_HELP, CPU_AMP_OPTIM_WRAPPER,
                                ToolError, apply_resume,
-                               check_train_data_folders, enable_amp,
-                               load_config, make_runner, parse_runner_args,
+                               check_train_data_folders,
+                               check_training_checkpoint, enable_amp,
+                               explained_build_errors, load_config,
+                               lock_work_dir, make_runner, parse_runner_args,
                                run_tool, setup_runtime)
 
 
@@ -66,13 +68,20 @@ def main(argv=None):
         enable_amp(cfg)
     apply_resume(cfg, args.resume)
     check_train_data_folders(cfg)
-    runner = make_runner(cfg, args.launcher)
+    # one run per work dir (refused with the other run's PID / host)
+    lock = lock_work_dir(cfg.work_dir)
     try:
-        runner.train()
+        runner = make_runner(cfg, args.launcher)
+        check_training_checkpoint(cfg, runner.model)
+        with explained_build_errors(cfg):
+            runner.train()
     except FloatingPointError as exc:
         # hrseg_plugin.NonFiniteLossHook: NaN/Inf loss, stopped before the
         # update; one line, as the other errors of the tools
         raise ToolError(f'training stopped: {exc}') from exc
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == '__main__':

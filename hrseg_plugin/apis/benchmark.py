@@ -29,6 +29,8 @@ import torch.nn as nn
 from hrseg_plugin.utils import (build_model_from_config, calibrate_norms_,
                                 compare, randomize_, resolve_config_path)
 
+from .bench_inputs import make_inputs
+
 #: Modes of :func:`make_step`.
 MODES = ('infer', 'train')
 #: What an infer step runs: the whole network or backbone (+ neck) only.
@@ -94,81 +96,6 @@ def random_model(config: str, part: str = 'model',
     calibration = make_inputs(model, 2, shape, seed=1)
     return calibrate_norms_(
         model, lambda: network_outputs(model, calibration, part))
-
-
-def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
-                seed: int = 0) -> dict:
-    """Random normalised images and data samples with the ground truth the
-    model's loss needs (a random label map for a segmentor; a few random
-    boxes, labels and masks for a detector; random keypoint heatmaps for an
-    mmpose top-down estimator; a random label for an mmpretrain
-    classifier)."""
-    gen = torch.Generator().manual_seed(seed)
-    h, w = shape
-    inputs = torch.randn(batch, 3, h, w, generator=gen)
-    meta = dict(
-        img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-        batch_input_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
-    samples = []
-    is_segmentor = hasattr(model, 'decode_head')
-    library = type(model).__module__.split('.')[0]
-    for _ in range(batch):
-        if library == 'mmpose':
-            sample = _pose_sample(model, meta, gen)
-        elif library == 'mmpretrain':
-            from mmpretrain.structures import DataSample
-            sample = DataSample(metainfo=meta).set_gt_label(
-                torch.randint(0, model.head.num_classes, (1, ),
-                              generator=gen))
-        elif is_segmentor:
-            from mmengine.structures import PixelData
-            from mmseg.structures import SegDataSample
-            sample = SegDataSample(metainfo=meta)
-            num_classes = _num_classes(model)
-            sample.gt_sem_seg = PixelData(
-                data=torch.randint(
-                    0, num_classes, (1, h, w), generator=gen))
-        else:
-            from mmdet.structures import DetDataSample
-            from mmdet.structures.mask import BitmapMasks
-            from mmengine.structures import InstanceData
-            sample = DetDataSample(metainfo=meta)
-            gt = InstanceData()
-            n = 3
-            xy = torch.rand(n, 2, generator=gen) * torch.tensor([w, h]) * 0.6
-            wh = (torch.rand(n, 2, generator=gen) * 0.3 + 0.1) * \
-                torch.tensor([w, h])
-            gt.bboxes = torch.cat([xy, xy + wh], dim=1)
-            gt.labels = torch.randint(0, 3, (n, ), generator=gen)
-            masks = torch.zeros(n, h, w, dtype=torch.uint8)
-            for k, (x0, y0, x1, y1) in enumerate(gt.bboxes.long().tolist()):
-                masks[k, y0:y1, x0:x1] = 1
-            gt.masks = BitmapMasks(masks.numpy(), h, w)
-            sample.gt_instances = gt
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _pose_sample(model: nn.Module, meta: dict, gen: torch.Generator):
-    """A top-down pose sample: random target heatmaps at the head's
-    output size (1/4 of the input) for every keypoint, all visible."""
-    from mmengine.structures import InstanceData, PixelData
-    from mmpose.structures import PoseDataSample
-    h, w = meta['img_shape']
-    k = model.head.out_channels
-    sample = PoseDataSample(metainfo=dict(meta, input_size=(w, h)))
-    sample.gt_fields = PixelData(
-        heatmaps=torch.rand(k, h // 4, w // 4, generator=gen))
-    sample.gt_instance_labels = InstanceData(
-        keypoint_weights=torch.ones(1, k))
-    return sample
-
-
-def _num_classes(model: nn.Module) -> int:
-    head = model.decode_head
-    if isinstance(head, nn.ModuleList):
-        head = head[-1]
-    return head.num_classes
 
 
 def network_outputs(model: nn.Module, data: dict,
@@ -253,39 +180,58 @@ def make_step(model: nn.Module, data: dict, mode: str,
     return step
 
 
+class _Features(nn.Module):
+    """A segmentor / detector seen as image -> backbone (+ neck) features."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        return self.model.extract_feat(x)
+
+
+class _Tensor(nn.Module):
+    """An mmpose estimator seen as image -> heatmaps (its forward takes
+    data_samples without a default)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        return self.model(x, None, 'tensor')
+
+
+def network_part(model: nn.Module, part: str = 'model') -> nn.Module:
+    """The module whose forward takes the images: the model itself
+    (``'model'``) or its backbone + neck (``'backbone'``)."""
+    if part == 'backbone':
+        return _Features(model)
+    if type(model).__module__.startswith('mmpose'):
+        return _Tensor(model)
+    return model
+
+
+def part_parameters(model: nn.Module, part: str = 'model') -> float:
+    """Parameters (millions) of :func:`network_part`: the whole model, or
+    its backbone and neck only."""
+    if part != 'backbone':
+        modules = [model]
+    else:
+        modules = [getattr(model, name) for name in ('backbone', 'neck')
+                   if getattr(model, name, None) is not None]
+    return sum(p.numel() for m in modules for p in m.parameters()) / 1e6
+
+
 def count_complexity(model: nn.Module, data: dict,
                      part: str = 'model') -> Dict[str, float]:
     """GMACs and parameters (millions) from mmengine's analysis tool; empty
     when the analysis cannot trace the model."""
-    from mmengine.analysis import FlopAnalyzer, parameter_count
+    from mmengine.analysis import FlopAnalyzer
     model.eval()
-    target = model
+    target = network_part(model, part)
     inputs = (data['inputs'], )
-    if part == 'backbone':
-
-        class _Features(nn.Module):
-
-            def __init__(self, m):
-                super().__init__()
-                self.m = m
-
-            def forward(self, x):
-                return self.m.extract_feat(x)
-
-        target = _Features(model)
-    elif type(model).__module__.startswith('mmpose'):
-
-        class _Tensor(nn.Module):
-            """mmpose's forward takes data_samples without a default."""
-
-            def __init__(self, m):
-                super().__init__()
-                self.m = m
-
-            def forward(self, x):
-                return self.m(x, None, 'tensor')
-
-        target = _Tensor(model)
     try:
         flops = FlopAnalyzer(target, inputs)
         flops.unsupported_ops_warnings(False)
@@ -293,8 +239,7 @@ def count_complexity(model: nn.Module, data: dict,
         macs = flops.total() / 1e9  # mmengine counts one MAC as one flop
     except Exception:  # noqa: BLE001 - analysis is best effort
         macs = None
-    return dict(
-        gmacs=macs, params_m=parameter_count(target)[''] / 1e6)
+    return dict(gmacs=macs, params_m=part_parameters(model, part))
 
 
 def _status_mib(field_name: str) -> float:

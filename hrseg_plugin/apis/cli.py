@@ -23,17 +23,30 @@ class ToolError(Exception):
 def run_tool(main: Callable[[], Any], prog: Optional[str] = None,
              errors: tuple = ()) -> None:
     """Run a tool's ``main``, reporting :class:`ToolError` (and the
-    exception types in ``errors``) without a traceback as ``<prog>: error:
-    <message>`` on stderr, exit status 2; otherwise exit with the status
-    ``main`` returns when it is an int (0 else)."""
+    exception types in ``errors``, this package's checks'
+    :class:`hrseg_plugin.errors.CheckError`, and the library errors
+    :func:`hrseg_plugin.apis.explain.explain_exception` recognises as a
+    user's mistake) without a traceback as ``<prog>: error: <message>`` on
+    stderr, exit status 2; otherwise exit with the status ``main`` returns
+    when it is an int (0 else)."""
     prog = prog or osp.basename(sys.argv[0])
     try:
         status = main()
     except (ToolError, ) + tuple(errors) as exc:
-        sys.stdout.flush()
-        print(f'{prog}: error: {exc}', file=sys.stderr)
-        sys.exit(2)
+        _report(prog, str(exc))
+    except Exception as exc:  # noqa: BLE001 - re-raised unless explained
+        from .explain import explain_exception
+        message = explain_exception(exc)
+        if message is None:
+            raise
+        _report(prog, message)
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def _report(prog: str, message: str) -> None:
+    sys.stdout.flush()
+    print(f'{prog}: error: {message}', file=sys.stderr)
+    sys.exit(2)
 
 
 def check_file(path: str, what: str) -> str:
@@ -52,6 +65,38 @@ def check_file(path: str, what: str) -> str:
             raise ToolError(f'{what} is a directory, not a file: {path}')
         raise ToolError(f'{what} not found: {path}')
     return path
+
+
+def check_output_file(path: str, flag: str) -> str:
+    """Fail before any work when the file ``path`` (given with ``flag``)
+    cannot be written: its folder is created if needed, and a probe file
+    written and removed there.
+
+    Raises:
+        ToolError: ``<flag> <path>: cannot write there: <reason>``.
+    """
+    if osp.isdir(path):
+        raise ToolError(f'{flag} {path} is a folder; give a file name')
+    folder = osp.dirname(osp.abspath(path))
+    probe = osp.join(folder, f'.{osp.basename(path)}.write-test-{os.getpid()}')
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with open(probe, 'w') as f:
+            f.write('ok')
+        os.remove(probe)
+    except OSError as exc:
+        raise ToolError(f'{flag} {path}: cannot write there: '
+                        f'{exc.strerror or exc}; choose a writable place')
+    return path
+
+
+def check_shape_arg(parser: argparse.ArgumentParser, shape,
+                    flag: str = '--shape') -> None:
+    """``parser.error`` naming ``flag`` unless both sides of ``shape`` are
+    at least one pixel (every smaller size computes, as in stock mmseg)."""
+    if shape is not None and min(shape) < 1:
+        parser.error(f'{flag} H W: both sides must be at least 1 pixel, got '
+                     f'{" ".join(str(s) for s in shape)}')
 
 
 def log_message(msg: str, level: int = logging.INFO) -> None:

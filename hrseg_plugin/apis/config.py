@@ -196,20 +196,27 @@ def apply_resume(cfg, resume: Optional[str]) -> None:
     ``'auto'`` resumes from the latest checkpoint of the work dir (mmengine
     ``resume=True``, ``load_from=None``; without one training starts from
     scratch, with a warning); anything else is the checkpoint file to resume
-    from.
+    from. A resumed run gets ``hrseg_plugin.ConfigLRHook``: the config's
+    learning rate wins over the checkpoint's.
     """
-    if resume is None:
-        return
-    cfg.resume = True
-    if resume == 'auto':
-        cfg.load_from = None
-        # mmengine's find_latest_checkpoint reads this file.
-        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
-            log_message(
-                f'--resume: no checkpoint in {cfg.work_dir}, training from '
-                'scratch', logging.WARNING)
-    else:
-        cfg.load_from = check_file(resume, 'checkpoint to resume from')
+    if resume is not None:
+        cfg.resume = True
+        if resume == 'auto':
+            cfg.load_from = None
+            # mmengine's find_latest_checkpoint reads this file.
+            if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+                log_message(
+                    f'--resume: no checkpoint in {cfg.work_dir}, training '
+                    'from scratch', logging.WARNING)
+        else:
+            cfg.load_from = check_file(resume, 'checkpoint to resume from')
+    if cfg.get('resume', False):
+        # the config's learning rate wins over the checkpoint's
+        hooks = list(cfg.get('custom_hooks', None) or [])
+        if not any(str(h.get('type', '')).endswith('ConfigLRHook')
+                   for h in hooks):
+            hooks.append(dict(type='hrseg_plugin.ConfigLRHook'))
+        cfg.custom_hooks = hooks
 
 
 def check_test_config(cfg) -> None:
@@ -305,23 +312,26 @@ def _uses_hrseg_plugin(model) -> bool:
         for m in model.modules())
 
 
-def check_built_model(runner) -> None:
+def check_built_model(runner, cfg=None) -> None:
     """Check, right after the runner is built and before any data is read,
     that the heads' (or neck's) ``in_channels`` match the backbone's
-    outputs (``hrseg_plugin.engine.check_model_channels``).
-
-    Only for models built of hrseg_plugin modules (the config's
-    ``custom_imports`` registered them): stock models are left alone.
+    outputs (``hrseg_plugin.engine.check_model_channels``; models built of
+    hrseg_plugin modules only, stock models are left alone) and, for every
+    model, that the heads' ``num_classes`` is the number of classes of the
+    config's data sets (``hrseg_plugin.engine.check_num_classes``).
 
     Raises:
-        ToolError: naming the head, its ``in_channels`` and the backbone's
-            output channels.
+        ToolError: naming the head, the field, its value and the fix.
     """
-    if not _uses_hrseg_plugin(runner.model):
-        return
-    from hrseg_plugin.engine import check_model_channels
+    from hrseg_plugin.engine import check_model_channels, check_num_classes
+    from .data_checks import config_classes
     try:
-        check_model_channels(runner.model)
+        if _uses_hrseg_plugin(runner.model):
+            check_model_channels(runner.model)
+        if cfg is not None:
+            check_num_classes(runner.model, config_classes(
+                cfg, ('train_dataloader', 'val_dataloader',
+                      'test_dataloader')))
     except ValueError as exc:
         raise ToolError(f'the model of the config is inconsistent: {exc}')
 
@@ -329,10 +339,14 @@ def check_built_model(runner) -> None:
 def make_runner(cfg, launcher: str = 'none'):
     """The runner of a tool's run: adapted to a machine without CUDA and
     with ``torch.distributed`` started when ``launcher`` says so
-    (:mod:`.distributed`), built (:func:`build_runner`) and its model
-    checked (:func:`check_built_model`), all before any data is read."""
+    (:mod:`.distributed`), built (:func:`build_runner`; a mistyped module
+    type or argument is one line naming the field) and its model checked
+    (:func:`check_built_model`: channels, and ``num_classes`` against the
+    data sets' classes), all before any data is read."""
+    from .explain import explained_build_errors
     setup_cpu_distributed(cfg, launcher)
     init_distributed(cfg, launcher)
-    runner = build_runner(cfg)
-    check_built_model(runner)
+    with explained_build_errors(cfg):
+        runner = build_runner(cfg)
+    check_built_model(runner, cfg)
     return runner

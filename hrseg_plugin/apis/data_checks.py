@@ -2,6 +2,7 @@
 start, with the commands that prepare a known data set when one is
 missing."""
 import logging
+import os
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
@@ -117,13 +118,129 @@ def check_data_folders(cfg, dataloaders: Sequence[str]) -> None:
                 raise ToolError(msg)
 
 
+def _dataset_class(cfg, type_name):
+    import importlib
+    scope = cfg.get('default_scope', None) or 'mmengine'
+    try:
+        datasets = importlib.import_module(f'{scope}.registry').DATASETS
+    except (ImportError, AttributeError):
+        from mmengine.registry import DATASETS as datasets
+    if not isinstance(type_name, str):
+        return None
+    try:
+        return datasets.get(type_name)
+    except Exception:  # noqa: BLE001 - a scope that cannot be imported
+        return None
+
+
+def _argument_default(cls, name):
+    import inspect
+    for klass in getattr(cls, '__mro__', ()):
+        init = vars(klass).get('__init__')
+        if init is None:
+            continue
+        param = inspect.signature(init).parameters.get(name)
+        if param is not None and param.default is not param.empty:
+            return param.default
+    return None
+
+
+def _has_file_ending(folder: str, suffix: str) -> bool:
+    for _, _, files in os.walk(folder, followlinks=True):
+        if any(f.endswith(suffix) for f in files):
+            return True
+    return False
+
+
+def check_images_present(cfg, dataloader: str) -> None:
+    """Fail when a folder-listed segmentation data set (no ``ann_file``:
+    mmseg lists ``data_prefix.img_path`` for files ending in
+    ``img_suffix``) would have no image at all: an empty folder, or images
+    of another suffix. mmengine would fail later with an error that names
+    neither.
+
+    Raises:
+        ToolError: naming the folder, the suffix and the fix.
+    """
+    loader = cfg.get(dataloader, None)
+    if not isinstance(loader, dict):
+        return
+    for ds in _iter_datasets(loader.get('dataset', None)):
+        prefix = ds.get('data_prefix', None) or {}
+        img_dir = prefix.get('img_path') if isinstance(prefix, dict) \
+            else None
+        if not img_dir or ds.get('ann_file'):
+            continue
+        folder = osp.join(ds.get('data_root', None) or '', img_dir)
+        if '://' in folder or not osp.isdir(folder):
+            continue
+        suffix = ds.get('img_suffix', None) or _argument_default(
+            _dataset_class(cfg, ds.get('type')), 'img_suffix')
+        if not suffix or _has_file_ending(folder, suffix):
+            continue
+        raise ToolError(
+            f'{dataloader}: {folder} has no images: no file in it (or its '
+            f'sub-folders) ends in {suffix!r}, the img_suffix of '
+            f"{ds.get('type')}; put the images there, or fix data_root / "
+            'data_prefix.img_path / img_suffix (e.g. --cfg-options '
+            f'{dataloader}.dataset.img_suffix=.png)')
+
+
 def check_train_data_folders(cfg) -> None:
     """:func:`check_data_folders` for a training run: a missing training
-    folder is an error; a missing validation folder (used only at the
-    first validation) is logged as a warning with the same message."""
+    folder, or one without images, is an error; a missing validation
+    folder (used only at the first validation) is logged as a warning with
+    the same message."""
     check_data_folders(cfg, ('train_dataloader', ))
+    check_images_present(cfg, 'train_dataloader')
     if cfg.get('val_cfg', None) and cfg.get('val_dataloader', None):
         try:
             check_data_folders(cfg, ('val_dataloader', ))
         except ToolError as exc:
             log_message(f'{exc}; validation will fail', logging.WARNING)
+
+
+def config_dataset_meta(cfg, dataloaders: Sequence[str]) -> dict:
+    """``dict(classes=..., palette=...)`` of the first of ``dataloaders``
+    whose data set's classes the config tells (:func:`config_classes`; the
+    palette from the same place, None when it gives none), or {}."""
+    found = config_classes(cfg, dataloaders)
+    for name in dataloaders:
+        if name not in found:
+            continue
+        ds = next(_iter_datasets(cfg[name].get('dataset', None)))
+        meta = ds.get('metainfo', None) or {}
+        palette = meta.get('palette') if meta.get('classes') else None
+        if palette is None and not meta.get('classes'):
+            cls = _dataset_class(cfg, ds.get('type'))
+            palette = (getattr(cls, 'METAINFO', None) or {}).get('palette')
+        return dict(classes=found[name],
+                    palette=list(palette) if palette else None)
+    return {}
+
+
+def config_classes(cfg, dataloaders: Sequence[str]) -> dict:
+    """The class names of the data set of each named dataloader, as the
+    config gives them (its ``metainfo=dict(classes=...)``, else the data
+    set class's ``METAINFO``), found without building the data set.
+
+    Returns:
+        dict: Dataloader name -> class names (dataloaders whose classes
+        cannot be told are left out).
+    """
+    found = {}
+    for name in dataloaders:
+        loader = cfg.get(name, None)
+        if not isinstance(loader, dict):
+            continue
+        for ds in _iter_datasets(loader.get('dataset', None)):
+            meta = ds.get('metainfo', None)
+            classes = meta.get('classes') if isinstance(meta, dict) else None
+            if not classes:
+                cls = _dataset_class(cfg, ds.get('type'))
+                classes = (getattr(cls, 'METAINFO', None) or {}).get(
+                    'classes') if cls is not None else None
+            if classes:
+                found[name] = tuple(classes)
+            break
+    return found

@@ -1,5 +1,6 @@
 """The images ``tools/infer.py`` reads: folders expanded, files checked
-before the model is loaded, read as mmcv's ``LoadImageFromFile`` does."""
+before the model is loaded, read as mmcv's ``LoadImageFromFile`` does (and a
+truncated JPEG refused)."""
 import os
 import os.path as osp
 from typing import List, Sequence
@@ -33,11 +34,13 @@ def collect_images(inputs: Sequence[str]) -> List[str]:
 
 
 def check_image(path: str) -> None:
-    """Cheap check that ``path`` is a file OpenCV has a decoder for (only
-    the file's signature is read).
+    """Cheap check that ``path`` is a file OpenCV has a decoder for and not
+    a truncated JPEG (only the file's signature and last bytes are read;
+    :func:`hrseg_plugin.datasets.image_integrity.file_truncation`).
 
     Raises:
-        ToolError: naming the file, when it is missing or not an image.
+        ToolError: naming the file, when it is missing, not an image or
+            truncated.
     """
     if not osp.isfile(path):
         raise ToolError(f'cannot read image {path}: no such file')
@@ -45,14 +48,23 @@ def check_image(path: str) -> None:
     if not cv2.haveImageReader(path):
         raise ToolError(
             f'cannot read image {path}: not an image format OpenCV can read')
+    from hrseg_plugin.datasets.image_integrity import file_truncation
+    truncated = file_truncation(path)
+    if truncated:
+        raise ToolError(
+            f'cannot read image {path}: {truncated}; replace the file (or '
+            'skip such images with --skip-bad)')
 
 
 def read_image(path: str):
     """Read an image as a BGR ``uint8`` array, as mmcv's
-    ``LoadImageFromFile`` does.
+    ``LoadImageFromFile`` does, refusing a truncated JPEG (which OpenCV
+    would decode with grey rows in place of the missing part:
+    :mod:`hrseg_plugin.datasets.image_integrity`).
 
     Raises:
-        ToolError: naming the file, when it is missing or cannot be decoded.
+        ToolError: naming the file, when it is missing, truncated or cannot
+            be decoded.
     """
     check_image(path)
     import mmcv

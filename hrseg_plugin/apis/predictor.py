@@ -3,6 +3,7 @@
 import copy
 import os.path as osp
 
+from hrseg_plugin.utils.checkpoint_io import load_checkpoint_file
 from .checkpoints import allow_mmengine_checkpoints, check_checkpoint_fits
 from .cli import ToolError, check_file
 from .config import get_task_spec, import_object
@@ -11,19 +12,53 @@ from .config import get_task_spec, import_object
 def init_model_from_config(cfg, checkpoint: str, device: str = 'cpu'):
     """The config's model with the checkpoint's weights, in eval mode, by
     the library's own ``init_model`` (mmseg) / ``init_detector`` (mmdet),
-    SyncBN replaced by BN (one process)."""
+    SyncBN replaced by BN (one process).
+
+    A file that is not a checkpoint, or of another model, is refused by
+    name. An mmseg checkpoint that records no classes (a converted or bare
+    state dict) gets the classes of the config's data set: mmseg's
+    ``init_model`` would fail on it (``KeyError: 'meta'``, or an
+    ``AttributeError`` for a cascade of heads) or guess them.
+    """
     check_file(checkpoint, 'checkpoint file')
     from mmengine.model import revert_sync_batchnorm
-    init_model = import_object(get_task_spec(cfg).init_model)
+    spec = get_task_spec(cfg)
+    init_model = import_object(spec.init_model)
     allow_mmengine_checkpoints()
-    model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
-                       device=device)
-    # the keys a model has do not depend on what was loaded into it:
-    # check the file against this one model instead of building twice
-    check_checkpoint_fits(checkpoint, model)
+    ckpt = load_checkpoint_file(checkpoint, error=ToolError)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    del ckpt
+    if spec.scope == 'mmseg' and not (isinstance(meta, dict) and (
+            'dataset_meta' in meta or 'CLASSES' in meta)):
+        model = init_model(copy.deepcopy(cfg), checkpoint=None,
+                           device=device)
+        check_checkpoint_fits(checkpoint, model)
+        from mmengine.runner import load_checkpoint
+        load_checkpoint(model, checkpoint, map_location='cpu')
+        model.dataset_meta = _config_dataset_meta(cfg, checkpoint)
+    else:
+        model = init_model(copy.deepcopy(cfg), checkpoint=checkpoint,
+                           device=device)
+        # the keys a model has do not depend on what was loaded into it:
+        # check the file against this one model instead of building twice
+        check_checkpoint_fits(checkpoint, model)
     # SyncBN cannot run in a single process: use plain BN (mmdet's
     # init_detector does this already, mmseg's init_model does not).
     return revert_sync_batchnorm(model).eval()
+
+
+def _config_dataset_meta(cfg, checkpoint: str) -> dict:
+    """The classes (and palette) of the config's test / val / train data
+    set, for a checkpoint that records none."""
+    from .data_checks import config_dataset_meta
+    meta = config_dataset_meta(
+        cfg, ('test_dataloader', 'val_dataloader', 'train_dataloader'))
+    if not meta:
+        raise ToolError(
+            f'{checkpoint} records no classes (no meta.dataset_meta) and '
+            "the config's data sets name none: add metainfo=dict(classes="
+            '(...)) to the test_dataloader.dataset of the config')
+    return meta
 
 
 class Predictor:

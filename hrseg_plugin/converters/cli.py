@@ -15,8 +15,9 @@ our configs: mmseg, mmdet, mmpose or mmpretrain) the model is built
 state dict must have exactly its keys and shapes; otherwise the missing /
 unexpected / shape-mismatched keys are listed and nothing is written.
 
-Exit status: 0 converted; 1 refused (bad input, key / shape mismatch,
-mismatch with ``--config``); 2 usage error.
+Exit status: 0 converted; 2 refused (bad input, key / shape mismatch,
+mismatch with ``--config``, an unwritable OUT) or usage error, with a
+``convert_weights.py: error: ...`` line as the other tools.
 """
 import argparse
 import os
@@ -26,7 +27,8 @@ from .checks import check_state_dict_against_config
 from .files import conversion_meta, load_checkpoint_file, save_checkpoint
 from .registry import ConversionError, available_origins, get_converter
 
-EXIT_OK, EXIT_REFUSED = 0, 1
+#: 2, as every tool's (and argparse's) error exit status
+EXIT_OK, EXIT_REFUSED = 0, 2
 
 
 def _cfg_options(pairs):
@@ -56,7 +58,7 @@ def parse_args(argv=None):
         description='Convert third-party weights to an hrseg_plugin '
         'checkpoint.',
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog='exit status: 0 converted, 1 refused, 2 usage error')
+        epilog='exit status: 0 converted, 2 refused or usage error')
     parser.add_argument(
         '--from', dest='origin', required=True, choices=choices,
         help=f'where IN comes from ({origin_help})')
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
         argv (list[str], optional): Arguments (default ``sys.argv[1:]``).
 
     Returns:
-        int: Exit status (0 converted, 1 refused).
+        int: Exit status (0 converted, 2 refused).
     """
     args = parse_args(argv)
     converter = get_converter(args.origin)  # argparse checked the choice
@@ -106,8 +108,13 @@ def main(argv=None) -> int:
         if args.config:
             meta['checked_against_config'] = os.path.basename(args.config)
         save_checkpoint(args.dst, result.state_dict, meta)
-    except ConversionError as e:
-        print(f'error: {e}\nnothing written to {args.dst}', file=sys.stderr)
+    except (ConversionError, OSError) as e:
+        # the tools' one-line form (hrseg_plugin.apis.run_tool): the first
+        # line says what and where; key lists follow
+        reason = (f'cannot write {e.filename or args.dst}: {e.strerror}'
+                  if isinstance(e, OSError) else str(e))
+        print(f'convert_weights.py: error: {reason}\nnothing written to '
+              f'{args.dst}', file=sys.stderr)
         return EXIT_REFUSED
     print(f'converted {args.src} ({args.origin}) -> {args.dst}: '
           f'{len(result.state_dict)} tensors'

@@ -2,8 +2,9 @@
 
 * ``hrseg_plugin.LoadImageFromFile``: mmcv's ``LoadImageFromFile``, but an
   unreadable or truncated image (also a truncated JPEG, which OpenCV decodes
-  silently with grey rows: :mod:`.image_integrity`) raises a ``ValueError``
-  naming the file
+  silently with grey rows: :mod:`.image_integrity`) raises a
+  :class:`~hrseg_plugin.errors.DataError` (a ``ValueError``, which the tools
+  print as one line, also from a data-loader worker) naming the file
   (stock mmcv raises whatever the decoder raised, or an ``AssertionError``
   that ``python -O`` removes), or, with ``skip_unreadable=True``, is
   skipped: the transform returns None and mmengine's ``BaseDataset`` draws
@@ -14,7 +15,7 @@
 * ``hrseg_plugin.LoadSegAnnotations``: mmseg's ``LoadAnnotations`` (same
   arguments) plus ``num_classes`` / ``ignore_index``: a label file that
   cannot be decoded, or whose size is not its image's, raises a
-  ``ValueError`` naming it, and the label values are checked as by
+  ``DataError`` naming it, and the label values are checked as by
   ``CheckSegLabels``. The configs use it in place of
   ``LoadAnnotations``, so pipeline indices do not move.
 * ``hrseg_plugin.CheckSegLabels``: put right after ``LoadAnnotations``;
@@ -33,6 +34,7 @@ from mmcv.transforms import LoadImageFromFile as _MMCVLoadImageFromFile
 from mmengine.logging import print_log
 from mmseg.datasets.transforms import LoadAnnotations as _MMSegLoadAnnotations
 
+from hrseg_plugin.errors import CheckError, DataError
 from hrseg_plugin.registry import TRANSFORMS
 from .image_integrity import file_truncation
 
@@ -75,7 +77,7 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
 
     def __init__(self, skip_unreadable: bool = False, **kwargs):
         if kwargs.get('ignore_empty'):
-            raise ValueError(
+            raise CheckError(
                 'hrseg_plugin.LoadImageFromFile: use skip_unreadable=True '
                 'instead of ignore_empty=True')
         super().__init__(**kwargs)
@@ -109,7 +111,7 @@ class LoadImageFromFile(_MMCVLoadImageFromFile):
                 logger='current',
                 level=logging.WARNING)
             return None
-        raise ValueError(
+        raise DataError(
             f'cannot read image {filename}: {reason}. Replace or delete the '
             'file, or set skip_unreadable=True in the LoadImageFromFile '
             'step of the pipeline to skip such images') from error
@@ -125,7 +127,7 @@ def check_seg_labels(results: dict, num_classes: int,
     value outside ``[0, num_classes)`` other than ``ignore_index``."""
     seg = results.get('gt_seg_map', None)
     if seg is None:
-        raise ValueError(
+        raise DataError(
             'CheckSegLabels: no gt_seg_map in the sample of '
             f"{results.get('img_path')}; put it after LoadAnnotations")
     values = np.unique(seg)
@@ -134,7 +136,7 @@ def check_seg_labels(results: dict, num_classes: int,
     if bad.size:
         shown = ', '.join(str(v) for v in bad[:10].tolist())
         more = f' (and {bad.size - 10} more)' if bad.size > 10 else ''
-        raise ValueError(
+        raise DataError(
             f"label file {results.get('seg_map_path')} has values "
             f'{shown}{more} outside [0, {num_classes}) that are not '
             f'the ignore index {ignore_index}. Convert the labels '
@@ -153,7 +155,7 @@ def check_label_size(results: dict) -> None:
     if seg is None or shape is None or tuple(seg.shape[:2]) == tuple(
             shape[:2]):
         return
-    raise ValueError(
+    raise DataError(
         f"label file {results.get('seg_map_path')} is "
         f'{seg.shape[0]}x{seg.shape[1]} (HxW) but its image '
         f"{results.get('img_path')} is {shape[0]}x{shape[1]}: image and label "
@@ -164,7 +166,7 @@ def check_label_size(results: dict) -> None:
 
 def _check_num_classes(name, num_classes):
     if not (isinstance(num_classes, int) and num_classes > 0):
-        raise ValueError(f'{name}: num_classes must be a positive int, got '
+        raise CheckError(f'{name}: num_classes must be a positive int, got '
                          f'{num_classes!r}')
 
 
@@ -226,7 +228,7 @@ class LoadSegAnnotations(_MMSegLoadAnnotations):
             reason = ('no such file' if filename and '://' not in
                       str(filename) and not osp.isfile(filename) else
                       f'{type(exc).__name__}: {exc}')
-            raise ValueError(f'cannot read label file {filename}: '
+            raise DataError(f'cannot read label file {filename}: '
                              f'{reason}') from exc
         check_label_size(results)
         if self.num_classes is not None:

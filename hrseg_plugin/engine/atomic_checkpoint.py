@@ -17,20 +17,32 @@ the stock ones), fsyncs it, renames it to ``iter_N.pth`` with
 :func:`hrseg_plugin.utils.atomic_save_file`), then updates
 ``last_checkpoint`` the same way, and only then removes checkpoints beyond
 ``max_keep_ckpts``. At every instant ``last_checkpoint`` names a complete
-file.
+file. A write that fails (a full disk) raises a
+:class:`CheckpointWriteError` naming the file, the free space and the last
+complete checkpoint; the temporary files of a run killed mid-write are
+removed when the next run starts training (:meth:`before_train`).
 """
+import logging
 import os
 import os.path as osp
+import shutil
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.logging import print_log
 
+from hrseg_plugin.errors import CheckError
 from hrseg_plugin.registry import HOOKS
-from hrseg_plugin.utils.checkpoint_io import atomic_save_file
+from hrseg_plugin.utils.checkpoint_io import (atomic_save_file,
+                                              stale_tmp_files)
 
 
 def _is_local(path: str) -> bool:
     return '://' not in str(path)
+
+
+class CheckpointWriteError(CheckError):
+    """A checkpoint could not be written (full disk, quota ...)."""
 
 
 @HOOKS.register_module()
@@ -46,6 +58,50 @@ class AtomicCheckpointHook(CheckpointHook):
             interval=1000, max_keep_ckpts=2))
     """
 
+    def before_train(self, runner) -> None:
+        """As the stock hook, then remove the temporary files a run killed
+        during a checkpoint write left in the checkpoint folder and the
+        work dir (their writer, the PID in the name, no longer runs on
+        this host); each removal is logged."""
+        super().before_train(runner)
+        if not is_main_process():
+            return
+        folders = {runner.work_dir}
+        if _is_local(self.out_dir):
+            folders.add(self.out_dir)
+        for folder in sorted(folders):
+            for path in stale_tmp_files(folder):
+                os.remove(path)
+                print_log(
+                    f'removed {path}: the temporary file of a checkpoint '
+                    'write that was interrupted (its process no longer '
+                    'runs)', logger='current', level=logging.WARNING)
+
+    def _write(self, write, path: str) -> None:
+        """:func:`atomic_save_file`, with a failed write (a full disk, a
+        quota) reported as one clear error naming the file, the free space
+        and the last complete checkpoint."""
+        try:
+            atomic_save_file(write, path)
+        except (OSError, RuntimeError) as exc:
+            folder = osp.dirname(osp.abspath(path))
+            try:
+                free = f'{shutil.disk_usage(folder).free / 2**20:.0f} MiB'
+            except OSError:
+                free = 'unknown'
+            reason = (exc.strerror if isinstance(exc, OSError)
+                      and exc.strerror else str(exc).splitlines()[0])
+            last = getattr(self, '_last_complete', None)
+            last = last if last and last != path and osp.isfile(last) \
+                else None
+            keep = (f'the last complete checkpoint, {last}, is intact: '
+                    'resume with --resume once there is room'
+                    if last else 'no complete checkpoint was written yet')
+            raise CheckpointWriteError(
+                f'cannot write the checkpoint {path}: {reason} (free space '
+                f'on {folder}: {free}); free space there or choose another '
+                f'--work-dir; {keep}') from exc
+
     def _save_best_checkpoint(self, runner, metrics) -> None:
         """The stock ``save_best`` logic, with the new best checkpoint
         written atomically and the previous best removed only after it:
@@ -57,7 +113,7 @@ class AtomicCheckpointHook(CheckpointHook):
         superseded = []
 
         def save_atomically(out_dir, filename, *args, **kwargs):
-            atomic_save_file(
+            self._write(
                 lambda tmp: save(out_dir, osp.basename(tmp), *args,
                                  **kwargs), osp.join(out_dir, filename))
 
@@ -79,6 +135,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
         ckpt_filename = self.filename_tmpl.format(step)
         ckpt_path = osp.join(self.out_dir, ckpt_filename)
+        self._last_complete = getattr(self, 'last_ckpt', None)
         self.last_ckpt = ckpt_path
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
 
@@ -108,22 +165,21 @@ class AtomicCheckpointHook(CheckpointHook):
                 **self.args)
 
         if is_main_process():
-            atomic_save_file(write_ckpt, ckpt_path)
+            self._write(write_ckpt, ckpt_path)
         else:  # as the stock hook (Runner.save_checkpoint is master-only)
             write_ckpt(ckpt_path)
             return
+        self._last_complete = ckpt_path
 
         def write_last(tmp):
             with open(tmp, 'w') as f:
                 f.write(self.last_ckpt)
 
-        atomic_save_file(write_last,
-                         osp.join(runner.work_dir, 'last_checkpoint'))
+        self._write(write_last, osp.join(runner.work_dir, 'last_checkpoint'))
 
         for old in stale:
             old_path = osp.join(self.out_dir, self.filename_tmpl.format(old))
             if osp.isfile(old_path):
                 os.remove(old_path)
             elif osp.isdir(old_path):  # deepspeed saves directories
-                import shutil
                 shutil.rmtree(old_path)

@@ -1,108 +1,110 @@
-"""Build-time check that the heads (or neck) take the channels the
-backbone gives.
+"""``hrseg_plugin.ModelCheckHook``: the model checks, once more before a
+run starts.
 
-mmseg / mmdet build the backbone and the heads independently; a wrong
-``in_channels`` surfaces only at the first forward, as a conv weight-shape
-``RuntimeError`` deep in the head. :func:`check_model_channels` compares
-them right after the model is built (``tools/train.py`` and
-``tools/test.py`` call it; so does :class:`ModelCheckHook` for the stock
-tools), and raises a ValueError naming the head, the field, its value and
-what the backbone gives. Only backbones that publish ``out_channels``
-(``hrseg_plugin.HRNet``, ``hrseg_plugin.BiSeNet``) are checked; with a neck,
-only the neck's ``in_channels`` is compared.
+The heads' / neck's ``in_channels`` are already checked when the model is
+built, by every tool and API (:mod:`hrseg_plugin.models.channel_check`);
+the hook repeats that check on the built model (a model edited after it was
+built) and compares the heads' ``num_classes`` with the classes of the
+run's data sets (:func:`check_num_classes`), before any data is read.
 """
-from typing import List, Optional
+from typing import Dict, Iterator, Sequence, Tuple
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from hrseg_plugin.errors import ModelConfigError
+from hrseg_plugin.models.channel_check import check_model_channels
 from hrseg_plugin.registry import HOOKS
 
+__all__ = ['ModelCheckHook', 'check_model_channels', 'check_num_classes',
+           'class_heads']
 
-def _heads(model):
-    for attr in ('decode_head', 'auxiliary_head'):
-        head = getattr(model, attr, None)
-        if head is None:
-            continue
-        if isinstance(head, (list, tuple)) or hasattr(head, '__len__') and \
-                not hasattr(head, 'in_channels'):
-            for i, h in enumerate(head):
-                yield f'{attr}.{i}', h
-        else:
-            yield attr, head
+#: Detection heads that predict the data set's classes (the RPN head's
+#: num_classes is 1, class-agnostic, and is not compared).
+_DET_CLASS_HEADS = ('bbox_head', 'mask_head')
 
 
-def _expected(outs: List[int], in_index, transform) -> Optional[object]:
-    """What ``in_channels`` should be for a head taking ``in_index``."""
-    try:
-        if transform == 'resize_concat':
-            return sum(outs[i] for i in in_index)
-        if transform == 'multiple_select':
-            return [outs[i] for i in in_index]
-        return outs[in_index]
-    except (IndexError, TypeError):
-        return None
-
-
-def check_model_channels(model) -> None:
-    """Raise a ValueError when a head's / the neck's ``in_channels`` does
-    not match the backbone's ``out_channels`` (see the module docstring)."""
+def class_heads(model) -> Iterator[Tuple[str, object]]:
+    """``(place, head)`` for every head of ``model`` whose ``num_classes``
+    must be the data set's number of classes: mmseg's decode / auxiliary
+    heads, mmdet's bbox / mask heads (also inside ``roi_head``)."""
     if is_model_wrapper(model):
         model = model.module
-    backbone = getattr(model, 'backbone', None)
-    outs = getattr(backbone, 'out_channels', None)
-    if outs is None:
-        return
-    outs = [int(c) for c in outs]
-    name = type(backbone).__name__
-    neck = getattr(model, 'neck', None)
-    if neck is not None:
-        in_ch = getattr(neck, 'in_channels', None)
-        if isinstance(in_ch, (list, tuple)) and list(in_ch) != outs:
-            raise ValueError(
-                f'neck ({type(neck).__name__}): in_channels={list(in_ch)} '
-                f'but the backbone {name} outputs {outs} channels; set '
-                f'neck.in_channels={outs}')
-        return
-    for where, head in _heads(model):
-        in_index = getattr(head, 'in_index', None)
-        if in_index is None or not hasattr(head, 'in_channels'):
+    for attr in ('decode_head', 'auxiliary_head', 'bbox_head', 'roi_head'):
+        part = getattr(model, attr, None)
+        if part is None:
             continue
-        transform = getattr(head, 'input_transform', None)
-        if transform not in ('resize_concat', 'multiple_select'):
-            transform = None
-        idx = list(in_index) if isinstance(in_index, (list, tuple)) \
-            else in_index
-        if isinstance(idx, list) and transform is None:
+        if attr == 'roi_head':
+            for sub in _DET_CLASS_HEADS:
+                head = getattr(part, sub, None)
+                if head is not None:
+                    yield from _each(f'roi_head.{sub}', head)
+        else:
+            yield from _each(attr, part)
+
+
+def _each(place, head):
+    if hasattr(head, 'num_classes'):
+        yield place, head
+    elif hasattr(head, '__len__'):
+        for i, h in enumerate(head):
+            if hasattr(h, 'num_classes'):
+                yield f'{place}.{i}', h
+
+
+def check_num_classes(model, classes_by_loader: Dict[str, Sequence]) -> None:
+    """Raise a :class:`~hrseg_plugin.errors.ModelConfigError` when a head's
+    ``num_classes`` differs from the number of classes of a data set.
+
+    More classes than the data set has would train and evaluate without a
+    word (the extra outputs are never a target, and the metric ignores
+    them); fewer would end in an ``IndexError`` in the loss.
+
+    Args:
+        model: The built model.
+        classes_by_loader (dict): Dataloader name (``train_dataloader``) ->
+            its data set's class names.
+    """
+    for loader, classes in classes_by_loader.items():
+        if not classes:
             continue
-        bad_index = [i for i in (idx if isinstance(idx, list) else [idx])
-                     if not -len(outs) <= i < len(outs)]
-        if bad_index:
-            raise ValueError(
-                f'{where} ({type(head).__name__}): in_index={in_index} '
-                f'refers to outputs {bad_index}, but the backbone {name} has '
-                f'{len(outs)} outputs (channels {outs})')
-        expected = _expected(outs, idx, transform)
-        got = head.in_channels
-        got = list(got) if isinstance(got, (list, tuple)) else got
-        if expected is not None and got != expected:
-            shown = (f'{got} (the sum of the configured list, as '
-                     "input_transform='resize_concat')"
-                     if transform == 'resize_concat' else f'{got}')
-            raise ValueError(
-                f'{where} ({type(head).__name__}): in_channels={shown} but '
-                f'the backbone {name} gives {expected} at in_index='
-                f'{in_index} (its outputs have {outs} channels); set the '
-                "head's in_channels to match")
+        n = len(classes)
+        for place, head in class_heads(model):
+            num = int(head.num_classes)
+            if num == n:
+                continue
+            shown = ', '.join(str(c) for c in list(classes)[:4])
+            more = ', ...' if n > 4 else ''
+            raise ModelConfigError(
+                f'model.{place} ({type(head).__name__}): num_classes={num} '
+                f'but the data set of {loader} has {n} classes ({shown}'
+                f'{more}); set num_classes={n} in every head, or give the '
+                f'data set the classes the model predicts (its metainfo='
+                'dict(classes=...))')
+
+
+def _loader_classes(runner) -> Dict[str, Sequence]:
+    """The class names of the data sets of the loops the runner has
+    built."""
+    found = {}
+    for name in ('train', 'val', 'test'):
+        loop = getattr(runner, f'_{name}_loop', None)
+        loader = getattr(loop, 'dataloader', None)
+        meta = getattr(getattr(loader, 'dataset', None), 'metainfo', None)
+        if meta and meta.get('classes'):
+            found[f'{name}_dataloader'] = meta['classes']
+    return found
 
 
 @HOOKS.register_module()
 class ModelCheckHook(Hook):
-    """Run :func:`check_model_channels` before training / testing starts,
-    before any data is loaded (for configs run by the stock tools; our
-    tools check when the runner is built)."""
+    """Before training / testing starts: :func:`check_model_channels` and
+    :func:`check_num_classes` against the data sets of the built loops
+    (for configs run by the stock tools; our tools check when the runner
+    is built, before any data set is)."""
 
     priority = 'VERY_HIGH'
 
     def before_run(self, runner) -> None:
         check_model_channels(runner.model)
+        check_num_classes(runner.model, _loader_classes(runner))

@@ -1,9 +1,12 @@
-"""Stop training at the first iteration whose loss is NaN or infinite."""
+"""Stop training at the first iteration whose loss is NaN or infinite,
+naming the loss term and the last checkpoint with finite weights."""
 import math
-from typing import Dict, List
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
 
 import torch
-from mmengine.hooks import Hook
+from mmengine.dist import is_main_process
+from mmengine.hooks import CheckpointHook, Hook
 from mmengine.model import is_model_wrapper
 
 from hrseg_plugin.registry import HOOKS
@@ -51,6 +54,72 @@ def non_finite_terms(log_vars: Dict[str, torch.Tensor]) -> Dict[str, float]:
     }
 
 
+def weight_summary(path: str) -> Tuple[bool, float]:
+    """``(finite, largest |weight|)`` of a checkpoint file's state dict
+    (floating-point tensors only; ``largest`` is over the finite values)."""
+    from hrseg_plugin.utils.checkpoint_io import load_checkpoint_file
+    ckpt = load_checkpoint_file(path)
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    finite, largest = True, 0.0
+    for value in state.values():
+        if not (isinstance(value, torch.Tensor)
+                and value.is_floating_point() and value.numel()):
+            continue
+        ok = torch.isfinite(value)
+        if not bool(ok.all()):
+            finite = False
+        if bool(ok.any()):
+            largest = max(largest, float(value[ok].abs().max()))
+    return finite, largest
+
+
+#: A weight this large in a checkpoint is a sign the training was already
+#: diverging when it was written.
+EXPLODING = 1e6
+
+
+def checkpoints_report(folder: Optional[str]) -> str:
+    """Which checkpoint of ``folder`` to resume from after a non-finite
+    loss: the newest one whose weights are all finite (newer ones with
+    NaN / Inf weights are named), with its largest weight, so that
+    exploding weights (1e25) are seen before resuming from it."""
+    from hrseg_plugin.utils.checkpoint_io import find_checkpoints
+    paths = find_checkpoints(folder) if folder else []
+    if not paths:
+        return 'No checkpoint was written yet.'
+    bad = []
+    for i, path in enumerate(paths):
+        try:
+            finite, largest = weight_summary(path)
+        except ValueError:
+            bad.append(f'{osp.basename(path)} (unreadable)')
+            continue
+        if not finite:
+            bad.append(f'{osp.basename(path)} (NaN/Inf weights)')
+            continue
+        text = (f'The last checkpoint with finite weights is {path} '
+                f'(largest |weight| {largest:.3g})')
+        if bad:
+            text += f'; newer: {", ".join(bad)}'
+        if largest > EXPLODING:
+            older = paths[i + 1] if i + 1 < len(paths) else None
+            text += ('; its weights are already exploding' +
+                     (f', an older one may be safer: {older}'
+                      if older else ''))
+        return text + '.'
+    return (f'No checkpoint in {folder} has finite weights: '
+            f'{", ".join(bad)}.')
+
+
+def _checkpoint_folder(runner) -> Optional[str]:
+    for hook in getattr(runner, 'hooks', []):
+        if isinstance(hook, CheckpointHook):
+            out_dir = getattr(hook, 'out_dir', None)
+            return out_dir if isinstance(out_dir, str) and \
+                '://' not in out_dir else runner.work_dir
+    return getattr(runner, 'work_dir', None)
+
+
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Raise :class:`NonFiniteLossError` as soon as a loss term is NaN/Inf.
@@ -91,13 +160,17 @@ class NonFiniteLossHook(Hook):
                     terms = 'this rank\'s loss is finite'
                 where = f' on rank(s) {ranks}, every rank stops here' \
                     if _distributed() else ''
+                report = checkpoints_report(_checkpoint_folder(runner)) \
+                    if is_main_process() else ''
                 raise NonFiniteLossError(
                     f'non-finite loss at iteration {runner.iter + 1} '
                     f'(epoch {runner.epoch + 1}){where}: {terms}; training '
                     'stopped '
                     'before this update, so the weights and the last '
-                    'checkpoint are untouched. Usual fixes: a lower '
-                    'learning rate or a longer warm-up, gradient clipping '
+                    f'checkpoint are untouched. {report} Usual fixes: a '
+                    'lower learning rate (a lower lr in the config, or '
+                    '--cfg-options optim_wrapper.optimizer.lr=..., applies '
+                    'on --resume) or a longer warm-up, gradient clipping '
                     '(optim_wrapper.clip_grad=dict(max_norm=...)), checking '
                     'the labels (hrseg_plugin.CheckSegLabels), or training '
                     'without --amp.')

@@ -108,7 +108,8 @@ class BiSeNet(BaseModule):
                              context_channels, context_channels)
         self.in_channels = in_channels
         self.channels_last = channels_last
-        # the context path's deepest feature is 1/32 (checked at build)
+        # the context path's deepest feature is 1/32 (smaller inputs give
+        # 1x1 features there, as in stock BiSeNetV1)
         self.total_stride = 32
         enable_speedups(self, channels_last=channels_last)
 
@@ -122,7 +123,7 @@ class BiSeNet(BaseModule):
             tuple[Tensor, Tensor, Tensor]: Spatial feature, 1/16-branch and
             1/32-branch context features (see the class docstring).
         """
-        check_image_input(x, self.in_channels, self.total_stride, 'BiSeNet')
+        check_image_input(x, self.in_channels, 'BiSeNet')
         spatial = self.spatial_path(x)
         context16, context32 = self.context_path(x, spatial.shape[2:])
         return spatial, context16, context32

@@ -289,14 +289,14 @@ class HRNet(BaseModule):
         """Compute the branch features.
 
         Args:
-            x (Tensor): Images, (N, C, H, W): C must be ``in_channels`` and
-                H, W at least ``total_stride`` (32 for four branches), else
-                a ValueError says so.
+            x (Tensor): Images, (N, C, H, W): C must be ``in_channels``,
+                else a ValueError says so; any H, W >= 1 (below
+                ``total_stride`` the low-resolution branches are 1x1).
 
         Returns:
             list[Tensor]: Branch features, highest resolution first.
         """
-        check_image_input(x, self.in_channels, self.total_stride, 'HRNet')
+        check_image_input(x, self.in_channels, 'HRNet')
         x = self.relu(self.norm1(self.conv1(x)))
         x = self.relu(self.norm2(self.conv2(x)))
         xs = [self.layer1(x)]

@@ -7,6 +7,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
+from ..channel_check import transformed_inputs
 from ..layers.channel_attention import ChannelAttention
 from ..layers.pixel_shuffle_conv import PixelShuffleConv2d
 from ..speedups import enable_speedups
@@ -105,7 +106,7 @@ class FFMHead(BaseDecodeHead):
             Tensor: Class scores, (N, num_classes, r * h, r * w) with r the
             ``pixel_shuffle_factor``.
         """
-        spatial, context = self._transform_inputs(inputs)
+        spatial, context = transformed_inputs(self, inputs)
         feat = self.fusion_conv(torch.cat([spatial, context], dim=1))
         feat = feat * self.attention(feat) + feat
         return self.cls_seg(self.convs(feat))

@@ -7,6 +7,7 @@ from mmseg.models.decode_heads.cascade_decode_head import \
     BaseCascadeDecodeHead
 
 from hrseg_plugin.registry import MODELS
+from ..channel_check import transformed_inputs
 from ..layers.object_attention import ObjectAttentionBlock
 from ..layers.spatial_gather import SpatialGather
 from ..speedups import enable_speedups
@@ -66,6 +67,6 @@ class OCRHead(BaseCascadeDecodeHead):
         Returns:
             Tensor: Class scores, (N, num_classes, H, W).
         """
-        feats = self.bottleneck(self._transform_inputs(inputs))
+        feats = self.bottleneck(transformed_inputs(self, inputs))
         objects = self.spatial_gather_module(feats, prev_output)
         return self.cls_seg(self.object_context_block(feats, objects))

@@ -7,6 +7,7 @@ from mmcv.cnn import ConvModule
 from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 
 from hrseg_plugin.registry import MODELS
+from ..channel_check import transformed_inputs
 from ..layers.mixed_pooling import MPM
 from ..speedups import enable_speedups
 
@@ -80,5 +81,5 @@ class StripPoolingHead(BaseDecodeHead):
             Tensor: (N, num_classes, H, W) at the selected input's
             resolution.
         """
-        x = self.reduce(self._transform_inputs(inputs))
+        x = self.reduce(transformed_inputs(self, inputs))
         return self.cls_seg(self.bottleneck(self.mpms(x)))

@@ -3,6 +3,8 @@ from typing import Sequence
 
 import torch
 
+from hrseg_plugin.errors import ModelConfigError
+
 
 def check_branch_inputs(inputs: Sequence[torch.Tensor],
                         in_channels: Sequence[int], owner: str) -> None:
@@ -15,9 +17,12 @@ def check_branch_inputs(inputs: Sequence[torch.Tensor],
         owner (str): Class name for the error message.
 
     Raises:
-        ValueError: The number of branches or their channels differ.
+        ModelConfigError: The number of branches or their channels differ
+            (a ValueError).
     """
     got = [int(x.shape[1]) for x in inputs]
     if got != list(in_channels):
-        raise ValueError(f'{owner}: built for branches with channels '
-                         f'{list(in_channels)}, got {got}')
+        raise ModelConfigError(
+            f'{owner}: built for branches with channels '
+            f'{list(in_channels)}, got {got}; set model.neck.in_channels='
+            f'{got}')
