@@ -93,7 +93,9 @@ param_scheduler = [
 ]
 train_cfg = dict(
     _delete_=True,
-    type='IterBasedTrainLoop',
+    # mmengine's IterBasedTrainLoop, built by the runner without a registry
+    # (mmpose's LOOPS registry imports mmpose.visualization: see below)
+    by_epoch=False,
     max_iters=max_iters,
     val_interval=max_iters)
 default_hooks = dict(
@@ -104,17 +106,28 @@ default_hooks = dict(
         interval=max_iters,
         max_keep_ckpts=1,
         save_best=None))
-log_processor = dict(window_size=20, by_epoch=False)
 auto_scale_lr = dict(enable=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0)
 
-# The visualizer stays stock's PoseLocalVisualizer (tools/infer.py draws the
-# skeletons with it). Where torchvision cannot be imported (the machines
-# this was written on: no torchvision build works with the pinned CPU
-# torch), no visualizer choice lets this config train: mmpose's registries
-# import all of mmpose, mmpose.visualization included (which imports
-# torchvision), before building the runner's loops, visualizer and log
-# processor, even mmengine's own. There, training and testing run with the
-# test-only import stub on the path (PYTHONPATH=tests/stub_site, which
-# raises if a torchvision function is ever called; none is).
+# Visualizer, visualization backends and log processor: mmengine's own,
+# built from mmengine's registries (`_scope_='mmengine'`), not stock's
+# PoseLocalVisualizer. Why: mmpose.visualization imports torchvision
+# (simcc_vis.py: `from torchvision.transforms import ToPILImage`), and
+# mmpose's VISUALIZERS, VIS_BACKENDS and LOG_PROCESSORS registries import
+# mmpose.visualization as soon as anything is built from them, even
+# mmengine's LogProcessor. Where torchvision cannot be imported (no build
+# works with the pinned CPU torch on the machines this was written on) the
+# stock choice stops every run before training starts; with these three
+# this config trains and tests without torchvision. Training draws nothing
+# (stock's PoseVisualizationHook is off); tools/infer.py draws the
+# skeletons with hrseg_plugin's PoseSkeletonVisualizer, which does not
+# need torchvision either.
+vis_backends = [dict(type='LocalVisBackend', _scope_='mmengine')]
+visualizer = dict(
+    type='Visualizer',
+    _scope_='mmengine',
+    vis_backends=[dict(type='LocalVisBackend')],
+    name='visualizer')
+log_processor = dict(
+    type='LogProcessor', _scope_='mmengine', window_size=20, by_epoch=False)
