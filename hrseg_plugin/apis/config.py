@@ -90,15 +90,15 @@ TASKS: Dict[str, TaskSpec] = {
 }
 # MMPose (top-down heatmaps) and MMPretrain (ImageNet classification), issue
 # 18: train / test go through the same runner code; their inference and
-# drawing through hrseg_plugin.apis.task_adapters (both libraries' apis
-# import torchvision). --show-dir is not wired for them: their visualization
+# drawing through hrseg_plugin.apis.task_adapters (mmpretrain's apis import
+# torchvision; the pose adapters avoid it). --show-dir is not wired for them: their visualization
 # hooks take `enable` / `out_dir`, not mmseg's / mmdet's `draw`.
 TASKS.update({
     'mmpose':
     TaskSpec(
         scope='mmpose',
         task='top-down pose estimation',
-        init_model='mmpose.apis:init_model',
+        init_model='hrseg_plugin.apis.task_adapters:init_pose_model',
         inference='hrseg_plugin.apis.task_adapters:pose_topdown',
         visualizer='hrseg_plugin.apis.task_adapters:pose_visualizer',
         show_dir_target=('hook', 'out_dir')),

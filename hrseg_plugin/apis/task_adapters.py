@@ -3,53 +3,60 @@ other libraries give it (one data sample per image; a visualizer with
 ``add_datasample`` taking ``alpha``): the ``mmpose`` / ``mmpretrain``
 :class:`~hrseg_plugin.apis.config.TaskSpec` entries point here.
 
-Imported only when used (both libraries' ``apis`` import torchvision).
+Imported only when used. MMPretrain's ``apis`` import torchvision; the pose
+functions here do not need it (see :func:`mmpose_inference`).
 """
+import functools
+
+
+@functools.lru_cache(maxsize=None)
+def mmpose_inference():
+    """The module ``mmpose.apis.inference`` (``init_model``,
+    ``inference_topdown``), loaded from its file without running
+    ``mmpose/apis/__init__.py``: that also imports mmpose's inferencers
+    and, through them, ``mmpose.visualization``, which imports torchvision.
+    The module itself imports only mmengine, mmpose's models, datasets and
+    structures, none of which needs torchvision."""
+    import importlib.util
+    import os.path as osp
+
+    import mmpose
+    path = osp.join(osp.dirname(mmpose.__file__), 'apis', 'inference.py')
+    spec = importlib.util.spec_from_file_location(
+        'hrseg_plugin_mmpose_inference', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def init_pose_model(config, checkpoint=None, device='cpu'):
+    """``mmpose.apis.init_model`` (see :func:`mmpose_inference`)."""
+    return mmpose_inference().init_model(
+        config, checkpoint=checkpoint, device=device)
 
 
 def pose_topdown(model, img):
     """Top-down pose estimation on the whole image as one person box
-    (``mmpose.apis.inference_topdown`` without boxes), as one
-    ``PoseDataSample``.
+    (``mmpose.apis.inference_topdown`` without boxes, see
+    :func:`mmpose_inference`), as one ``PoseDataSample``.
 
     Args:
         model (nn.Module): A top-down pose estimator
-            (``mmpose.apis.init_model``).
+            (:func:`init_pose_model`).
         img (np.ndarray): A BGR image.
 
     Returns:
         PoseDataSample: The merged prediction.
     """
-    from mmpose.apis import inference_topdown
     from mmpose.structures import merge_data_samples
-    return merge_data_samples(inference_topdown(model, img))
+    return merge_data_samples(mmpose_inference().inference_topdown(model, img))
 
 
 def pose_visualizer(name: str, alpha: float = 1.0):
-    """mmpose's ``PoseLocalVisualizer`` that applies a ``dataset_meta``
-    assigned as an attribute (as the tools assign the model's) the way its
-    ``set_dataset_meta`` does: keypoint and link colours and the skeleton's
-    links, which it draws only then (plain assignment leaves them unset:
-    red dots, no skeleton)."""
-    from mmpose.visualization import PoseLocalVisualizer
-
-    class PoseVisualizer(PoseLocalVisualizer):
-
-        @property
-        def dataset_meta(self):
-            return self._dataset_meta
-
-        @dataset_meta.setter
-        def dataset_meta(self, meta):
-            self._dataset_meta = meta
-            if meta:
-                self.bbox_color = meta.get('bbox_color', self.bbox_color)
-                self.kpt_color = meta.get('keypoint_colors', self.kpt_color)
-                self.link_color = meta.get('skeleton_link_colors',
-                                           self.link_color)
-                self.skeleton = meta.get('skeleton_links', self.skeleton)
-
-    return PoseVisualizer(name=name, alpha=alpha)
+    """:class:`~hrseg_plugin.apis.pose_visualizer.PoseSkeletonVisualizer`
+    (stock's ``PoseLocalVisualizer`` imports torchvision)."""
+    from .pose_visualizer import PoseSkeletonVisualizer
+    return PoseSkeletonVisualizer(name=name, alpha=alpha)
 
 
 def init_classifier(config, checkpoint=None, device=None):
