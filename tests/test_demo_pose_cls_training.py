@@ -2,11 +2,11 @@
 on the session's demo data (conftest's ``demo_data``) through our
 ``tools/train.py`` and through the library's own packaged train tool, the
 loss falls over a few real iterations, ``tools/test.py`` reports COCO
-keypoint AP / top-1 and ``tools/infer.py`` draws the skeleton.
+keypoint AP and the validation top-1. (``tools/infer.py`` drawing
+skeletons without torchvision: tests/test_pose.py.)
 
-Pose runs with no torchvision stub: the demo config and infer's pose path
-need no torchvision (where it cannot be imported, as here, this proves
-it). Classification runs in subprocesses whose ``PYTHONPATH`` starts with
+Pose runs with no torchvision stub: the demo config needs no torchvision
+(where it cannot be imported, as here, this proves it). Classification runs in subprocesses whose ``PYTHONPATH`` starts with
 the test-only stub (tests/stub_site, see tests/torchvision_stub.py):
 mmpretrain's datasets and models import torchvision at module level. The
 stub raises if a torchvision function is called; the demo pipelines call
@@ -18,7 +18,6 @@ import os
 import os.path as osp
 import sys
 
-import cv2
 import pytest
 import torchvision_stub
 from test_demo_training import REPO, assert_loss_falls, run, train_losses
@@ -33,8 +32,8 @@ ITERS = 20
 
 
 def short_run(batch_size):
-    """ITERS iterations at the full learning rate, no validation (the
-    test.py runs evaluate), no loader workers (a 2-core machine)."""
+    """ITERS iterations at the full learning rate, no validation (test.py
+    evaluates), no loader workers (a 2-core machine)."""
     return [
         f'train_dataloader.batch_size={batch_size}',
         'train_dataloader.num_workers=0',
@@ -101,7 +100,7 @@ def stock_train_tool(package):
 def train_test(config, options, work_dir, env):
     """tools/train.py, then tools/test.py on its checkpoint; the loss falls
     and the test metrics are printed and written; returns them and the
-    checkpoint."""
+    output."""
     run([sys.executable, 'tools/train.py', config, '--work-dir', work_dir,
          '--cfg-options', *options], env)
     ckpt = work_dir / f'iter_{ITERS}.pth'
@@ -111,22 +110,15 @@ def train_test(config, options, work_dir, env):
     proc = run([sys.executable, 'tools/test.py', config, ckpt,
                 '--work-dir', work_dir / 'test', '--out', out,
                 '--cfg-options', *options], env)
-    metrics = json.loads((out / 'metrics.json').read_text())
-    return metrics, proc.stdout, ckpt
+    return json.loads((out / 'metrics.json').read_text()), proc.stdout
 
 
 @pytest.mark.slow
-def test_pose_demo_trains_tests_and_draws_without_torchvision(
-        demo_data, tmp_path):
-    options = pose_options(demo_data)
-    metrics, stdout, ckpt = train_test(POSE, options, tmp_path, plain_env())
+def test_pose_demo_trains_and_test_reports_keypoint_ap(demo_data, tmp_path):
+    metrics, stdout = train_test(POSE, pose_options(demo_data), tmp_path,
+                                 plain_env())
     assert 0 <= metrics['coco/AP'] <= 1
     assert f'coco/AP: {metrics["coco/AP"]:.4f}' in stdout
-    img = next((demo_data / 'coco' / 'val2017').iterdir())
-    run([sys.executable, 'tools/infer.py', POSE, ckpt, img, '--out',
-         tmp_path / 'vis', '--cfg-options', *options], plain_env())
-    drawn = cv2.imread(str(tmp_path / 'vis' / f'{img.stem}.png'))
-    assert drawn.shape == cv2.imread(str(img)).shape
 
 
 @pytest.mark.slow
@@ -138,11 +130,21 @@ def test_pose_demo_trains_with_mmpose_train_tool(demo_data, tmp_path):
 
 
 @pytest.mark.slow
-def test_cls_demo_trains_and_test_reports_top1(demo_data, tmp_path):
-    metrics, stdout, _ = train_test(CLS, cls_options(demo_data), tmp_path,
-                                    stub_env())
-    assert 0 <= metrics['accuracy/top1'] <= 100
-    assert f'accuracy/top1: {metrics["accuracy/top1"]:.4f}' in stdout
+def test_cls_demo_trains_and_validates_top1(demo_data, tmp_path):
+    # the validation after the last iteration gives top-1 (tools/test.py
+    # is the pose test's: the same code for every library)
+    options = [o for o in cls_options(demo_data)
+               if not o.startswith('train_cfg.val_begin')]
+    run([sys.executable, 'tools/train.py', CLS, '--work-dir', tmp_path,
+         '--cfg-options', *options], stub_env())
+    assert (tmp_path / f'iter_{ITERS}.pth').is_file()
+    assert_loss_falls(train_losses(tmp_path), ITERS)
+    (log, ) = tmp_path.glob('*/vis_data/scalars.json')
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    (top1, ) = [r['accuracy/top1'] for r in records if 'accuracy/top1' in r]
+    # better than naming the largest val class (8 of the 39 val crops:
+    # 20.5%); measured 64.1% (seed 0)
+    assert 25 < top1 <= 100
 
 
 @pytest.mark.slow
