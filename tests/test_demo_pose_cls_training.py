@@ -2,15 +2,16 @@
 on the session's demo data (conftest's ``demo_data``) through our
 ``tools/train.py`` and through the library's own packaged train tool, the
 loss falls over a few real iterations, ``tools/test.py`` reports COCO
-keypoint AP and the validation top-1. (``tools/infer.py`` drawing
-skeletons without torchvision: tests/test_pose.py.)
+keypoint AP, and the classifier's validation top-1 beats naming the
+largest class. (``tools/infer.py`` drawing skeletons without torchvision:
+tests/test_pose.py.)
 
 Pose runs with no torchvision stub: the demo config needs no torchvision
-(where it cannot be imported, as here, this proves it). Classification runs in subprocesses whose ``PYTHONPATH`` starts with
-the test-only stub (tests/stub_site, see tests/torchvision_stub.py):
-mmpretrain's datasets and models import torchvision at module level. The
-stub raises if a torchvision function is called; the demo pipelines call
-none.
+(where it cannot be imported, as here, this proves it). Classification
+runs in subprocesses whose ``PYTHONPATH`` starts with the test-only stub
+(tests/stub_site, see tests/torchvision_stub.py): mmpretrain's datasets
+and models import torchvision at module level. The stub raises if a
+torchvision function is called; the demo pipelines call none.
 
 The end-to-end helpers are those of tests/test_demo_training.py."""
 import json
