@@ -11,9 +11,15 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): Makefile setup.py requirements/pinned.txt requirements/tests.txt
+$(STAMP): Makefile setup.py requirements/pinned.txt requirements/tests.txt \
+		requirements/no-deps.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q wheel ninja -r requirements/pinned.txt -r requirements/tests.txt
+	# mmpose, mmpretrain (and timm, for the tests) without their declared
+	# dependencies: those pull chumpy, torchvision and the `modelindex`
+	# placeholder, none of which works here; what they really need is in
+	# pinned.txt / tests.txt (see requirements/no-deps.txt)
+	$(PIP) install -q --no-deps -r requirements/no-deps.txt
 	# mmcv 2.1.0 has no wheel for this torch: build it with its compiled ops
 	# (nms, RoIAlign, ...) against the torch installed above. Its setup.py
 	# imports pkg_resources in a way setuptools >= 70 breaks: build with an
@@ -24,7 +30,7 @@ $(STAMP): Makefile setup.py requirements/pinned.txt requirements/tests.txt
 	  MMCV_WITH_OPS=1 MAX_JOBS=$$(nproc) $(PIP) install -q --no-build-isolation mmcv==2.1.0 && \
 	  $(PIP) install -q $$(grep '^setuptools==' requirements/pinned.txt); }
 	$(PIP) install -q --no-deps --no-build-isolation -e .
-	$(PY) -c "import mmcv.ops, mmseg.models, mmdet.models, hrseg_plugin; print('install ok')"
+	$(PY) -c "import mmcv.ops, mmseg.models, mmdet.models, mmpose.models, mmpretrain, hrseg_plugin; print('install ok')"
 	touch $(STAMP)
 
 demo: install

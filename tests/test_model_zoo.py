@@ -95,9 +95,10 @@ def route_options(route):
     return ns.cfg_options
 
 
-def upstream_state_dict(row, num_classes):
+def upstream_state_dict(row, ours):
     """The upstream model's state dict for a row whose upstream is a stock
-    config (meta tensors) or official / CoinCheung code (CPU tensors)."""
+    config (meta tensors) or official / CoinCheung code (CPU tensors, with
+    the number of classes of ``ours``, our segmentor)."""
     upstream = row['upstream model']
     stock = codes(upstream)
     if stock and '::' in stock[0]:
@@ -106,13 +107,13 @@ def upstream_state_dict(row, num_classes):
         official = import_path(
             'hrseg_tests_official_hrnet_ocr_zoo',
             os.path.join(ROOT, 'tests', 'reference', 'official_hrnet_ocr.py'))
-        cfg = official.get_config('w48', num_classes=num_classes)
+        cfg = official.get_config('w48', num_classes=num_classes_of(ours))
         return official.get_seg_model(cfg).state_dict()
     if upstream.startswith('CoinCheung/BiSeNet'):
         coincheung = import_path(
             'hrseg_tests_coincheung_zoo',
             os.path.join(ROOT, 'tests', 'reference', 'coincheung_bisenetv1.py'))
-        return coincheung.BiSeNetV1(num_classes).state_dict()
+        return coincheung.BiSeNetV1(num_classes_of(ours)).state_dict()
     raise AssertionError(f'unknown upstream {upstream!r}')
 
 
@@ -144,11 +145,11 @@ def test_route_gives_the_config_keys(row):
     expected = shapes(ours.state_dict())
     route = codes(row['route'])[0]
     if route == 'load_from':
-        got = shapes(upstream_state_dict(row, None))
+        got = shapes(upstream_state_dict(row, ours))
     else:
         origin = route.split()[1]
         assert origin in available_origins()
-        sd = upstream_state_dict(row, num_classes_of(ours))
+        sd = upstream_state_dict(row, ours)
         if any(v.is_meta for v in sd.values()):
             sd = {k: torch.zeros(v.shape, dtype=v.dtype)
                   for k, v in sd.items()}

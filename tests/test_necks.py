@@ -231,7 +231,7 @@ def test_cls_neck_shapes(small_hrnet, size):
         (fmap, ) = HRNetClsNeck(SMALL, global_pool=False).eval()(feats)
     assert vec.shape == (2, 2048)
     assert fmap.shape == (2, 2048) + tuple(feats[3].shape[2:])
-    widths = [layer[0].conv3.out_channels for layer in neck.incre_layers]
+    widths = [layer[0].conv3.out_channels for layer in neck.increase_layers]
     assert widths == [128, 256, 512, 1024]
 
 

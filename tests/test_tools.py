@@ -345,7 +345,7 @@ def test_cpu_amp_wrapper_autocasts_bf16():
 @pytest.mark.parametrize('tool', ['train', 'test', 'infer'])
 def test_unknown_default_scope_rejected(tool, tmp_path):
     cfg = tmp_path / 'cls.py'
-    cfg.write_text("default_scope = 'mmpretrain'\nmodel = dict(type='X')\n")
+    cfg.write_text("default_scope = 'mmocr'\nmodel = dict(type='X')\n")
     ckpt = tmp_path / 'model.pth'
     ckpt.write_bytes(b'')
     extra = {
@@ -354,8 +354,8 @@ def test_unknown_default_scope_rejected(tool, tmp_path):
         'infer': [ckpt, tmp_path / 'img.png', '--out', tmp_path / 'o']
     }[tool]
     proc = run_tool(tool, cfg, *extra, expect_rc=2)
-    assert "default_scope='mmpretrain'" in proc.stderr
-    assert "'mmseg', 'mmdet'" in proc.stderr
+    assert "default_scope='mmocr'" in proc.stderr
+    assert "'mmseg', 'mmdet', 'mmpose', 'mmpretrain'" in proc.stderr
     assert 'Traceback' not in proc.stderr
 
 

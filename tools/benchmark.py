@@ -1,13 +1,15 @@
 """Benchmark a config's model: latency, images/s, peak memory, GMACs; with
-``--compare-stock``, side by side with its stock mmseg / mmdet twin.
+``--compare-stock``, side by side with its stock mmseg / mmdet / mmpose /
+mmpretrain twin.
 
 The stock twin is the config's ``stock_equivalent`` field (a stock config
 such as ``'mmseg::ocrnet/ocrnet_hr18_4xb2-80k_cityscapes-512x1024.py'``)
 or ``--stock-config``. Both models get the same weights: the stock one is
-randomised and converted into ours with ``--from mmseg`` / ``--from mmdet``;
-their outputs must agree (``--tolerance``, relative) before anything is
-timed. Runs are interleaved (ours, stock, stock, ours, ...) and the medians
-are reported, with the ratio stock / ours (> 1: ours is faster).
+randomised and converted into ours with the ``--from`` converter of the
+config's ``default_scope``; their outputs must agree (``--tolerance``,
+relative) before anything is timed. Runs are interleaved (ours, stock,
+stock, ours, ...) and the medians are reported, with the ratio stock / ours
+(> 1: ours is faster).
 
 Examples::
 
@@ -19,6 +21,10 @@ Examples::
     python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx
     python tools/benchmark.py configs/bisenet_r18.py --compare-stock --onnx \\
         --int8   # + the int8 model (onnxruntime static quantization)
+    python tools/benchmark.py configs/pose_hrnet_w32_coco_256x192.py \\
+        --shape 256 192 --batch 32 --compare-stock
+    python tools/benchmark.py configs/cls_hrnet_w18_in1k.py \\
+        --shape 224 224 --compare-stock
 """
 import json
 import os.path as osp

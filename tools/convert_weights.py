@@ -4,7 +4,8 @@
 Usage::
 
     python tools/convert_weights.py \\
-        --from {mmseg,mmdet,hrnet-official,bisenet-coincheung} \\
+        --from {mmseg,mmdet,mmpose,mmpretrain,timm,hrnet-official,
+               bisenet-coincheung} \\
         IN.pth OUT.pth [--config CONFIG] [--cfg-options K=V ...]
 
 Exit status: 0 converted; 2 refused (bad input, key / shape mismatch,

@@ -1,7 +1,7 @@
 """Generate a small synthetic street-scene dataset for the demo configs.
 
 Procedurally painted streets seen from a car (``hrseg_plugin.demo_data``),
-written twice:
+written in several layouts:
 
 * ``OUT/cityscapes``: the Cityscapes folder layout and file naming, readable by
   mmseg's stock ``CityscapesDataset``::
@@ -10,10 +10,17 @@ written twice:
       gtFine/{train,val}/<city>/<city>_<seq>_<frame>_gtFine_labelTrainIds.png
 
 * ``OUT/coco``: a COCO instance set (person, car, traffic sign) of the same
-  images, readable by mmdet's ``CocoDataset``::
+  images, readable by mmdet's ``CocoDataset``, and the 17 COCO keypoints of
+  the people, readable by mmpose's ``CocoDataset``::
 
       train2017/*.png  val2017/*.png
       annotations/instances_train2017.json  annotations/instances_val2017.json
+      annotations/person_keypoints_{train,val}2017.json
+
+* ``OUT/classification``: 64x64 crops of the scenes' things and stuff, one
+  folder per class, readable by mmpretrain's ``CustomDataset``::
+
+      {train,val}/<class>/*.png  meta/{train,val}.txt  meta/classes.txt
 
 Output is a pure function of the arguments: image ``i`` of a split is drawn
 from its own random generator seeded with ``(seed, split, i)``, so it does not
@@ -39,7 +46,8 @@ from hrseg_plugin import demo_data
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Generate synthetic street scenes as a Cityscapes-layout '
-        'segmentation set and a COCO instance set.')
+        'segmentation set, a COCO instance and person-keypoint set and an '
+        'ImageNet-style classification set of crops.')
     parser.add_argument('--out', default='data/demo',
                         help='output folder (default: data/demo)')
     parser.add_argument('--seed', type=int, default=0,

@@ -17,9 +17,9 @@
 * :mod:`.work_dir`: a writable work dir, locked by one training at a time;
 * :mod:`.images`, :mod:`.predictor`: ``infer.py``'s images and model;
 * :mod:`.metrics`: ``test.py``'s metrics;
-* :mod:`.benchmark`, :mod:`.conv_profile`, :mod:`.onnx_export`: the
-  benchmark and the ONNX export (imported on demand: they import torch and
-  the libraries).
+* :mod:`.benchmark` (its inputs: :mod:`.bench_inputs`),
+  :mod:`.conv_profile`, :mod:`.onnx_export`: the benchmark and the ONNX
+  export (imported on demand: they import torch and the libraries).
 
 The modules re-exported here import torch, mmengine, mmseg and mmdet only
 inside the functions that need them.

@@ -1,5 +1,5 @@
 """Latency, throughput, peak memory and GMACs of a config's model, side by
-side with its stock MMSegmentation / MMDetection twin.
+side with its stock MMSegmentation / MMDetection / MMPose / MMPretrain twin.
 
 ``tools/benchmark.py`` is the command-line front end. The stock twin of one
 of our configs is named by the config itself, in a top-level field::
@@ -9,7 +9,7 @@ of our configs is named by the config itself, in a top-level field::
 The benchmark builds both models, gives the stock one random weights and
 BatchNorm statistics calibrated on a random batch (:func:`random_model`),
 converts its state dict into ours with the
-converter of the config's library (``--from mmseg`` / ``--from mmdet``),
+converter of the config's library (``--from`` its ``default_scope``),
 checks that both give the same outputs, then times them with their runs
 interleaved (ours, stock, ours, stock ...) so that machine drift hits both
 alike, and reports medians and the ratio.
@@ -28,6 +28,8 @@ import torch.nn as nn
 
 from hrseg_plugin.utils import (build_model_from_config, calibrate_norms_,
                                 compare, randomize_, resolve_config_path)
+
+from .bench_inputs import make_inputs
 
 #: Modes of :func:`make_step`.
 MODES = ('infer', 'train')
@@ -94,56 +96,6 @@ def random_model(config: str, part: str = 'model',
     calibration = make_inputs(model, 2, shape, seed=1)
     return calibrate_norms_(
         model, lambda: network_outputs(model, calibration, part))
-
-
-def make_inputs(model: nn.Module, batch: int, shape: Sequence[int],
-                seed: int = 0) -> dict:
-    """Random normalised images and data samples with the ground truth the
-    model's loss needs (a random label map for a segmentor; a few random
-    boxes, labels and masks for a detector)."""
-    gen = torch.Generator().manual_seed(seed)
-    h, w = shape
-    inputs = torch.randn(batch, 3, h, w, generator=gen)
-    meta = dict(
-        img_shape=(h, w), ori_shape=(h, w), pad_shape=(h, w),
-        batch_input_shape=(h, w), scale_factor=(1.0, 1.0), flip=False)
-    samples = []
-    is_segmentor = hasattr(model, 'decode_head')
-    for _ in range(batch):
-        if is_segmentor:
-            from mmengine.structures import PixelData
-            from mmseg.structures import SegDataSample
-            sample = SegDataSample(metainfo=meta)
-            num_classes = _num_classes(model)
-            sample.gt_sem_seg = PixelData(
-                data=torch.randint(
-                    0, num_classes, (1, h, w), generator=gen))
-        else:
-            from mmdet.structures import DetDataSample
-            from mmdet.structures.mask import BitmapMasks
-            from mmengine.structures import InstanceData
-            sample = DetDataSample(metainfo=meta)
-            gt = InstanceData()
-            n = 3
-            xy = torch.rand(n, 2, generator=gen) * torch.tensor([w, h]) * 0.6
-            wh = (torch.rand(n, 2, generator=gen) * 0.3 + 0.1) * \
-                torch.tensor([w, h])
-            gt.bboxes = torch.cat([xy, xy + wh], dim=1)
-            gt.labels = torch.randint(0, 3, (n, ), generator=gen)
-            masks = torch.zeros(n, h, w, dtype=torch.uint8)
-            for k, (x0, y0, x1, y1) in enumerate(gt.bboxes.long().tolist()):
-                masks[k, y0:y1, x0:x1] = 1
-            gt.masks = BitmapMasks(masks.numpy(), h, w)
-            sample.gt_instances = gt
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def _num_classes(model: nn.Module) -> int:
-    head = model.decode_head
-    if isinstance(head, nn.ModuleList):
-        head = head[-1]
-    return head.num_classes
 
 
 def network_outputs(model: nn.Module, data: dict,
@@ -239,10 +191,26 @@ class _Features(nn.Module):
         return self.model.extract_feat(x)
 
 
+class _Tensor(nn.Module):
+    """An mmpose estimator seen as image -> heatmaps (its forward takes
+    data_samples without a default)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor):
+        return self.model(x, None, 'tensor')
+
+
 def network_part(model: nn.Module, part: str = 'model') -> nn.Module:
     """The module whose forward takes the images: the model itself
     (``'model'``) or its backbone + neck (``'backbone'``)."""
-    return _Features(model) if part == 'backbone' else model
+    if part == 'backbone':
+        return _Features(model)
+    if type(model).__module__.startswith('mmpose'):
+        return _Tensor(model)
+    return model
 
 
 def part_parameters(model: nn.Module, part: str = 'model') -> float:

@@ -1,11 +1,12 @@
 """A tool's config: which library runs it, loading it, the run's settings
 and its runner.
 
-``tools/train.py``, ``tools/test.py`` and ``tools/infer.py`` run both
-MMSegmentation and MMDetection configs. Which library handles a config is
-decided by its ``default_scope`` (``'mmseg'`` or ``'mmdet'``); every
-difference between the two is a field of a :class:`TaskSpec` in
-:data:`TASKS`, so there is a single code path for both libraries. The
+``tools/train.py``, ``tools/test.py`` and ``tools/infer.py`` run
+MMSegmentation, MMDetection, MMPose and MMPretrain configs. Which library
+handles a config is decided by its ``default_scope`` (``'mmseg'``,
+``'mmdet'``, ``'mmpose'`` or ``'mmpretrain'``); every difference between
+them is a field of a :class:`TaskSpec` in :data:`TASKS`, so there is a
+single code path for all libraries. The
 libraries' modules are imported only when used.
 """
 import importlib
@@ -21,7 +22,7 @@ from .cli import ToolError, check_file, log_message
 from .distributed import init_distributed, setup_cpu_distributed
 
 #: ``default_scope`` values the tools accept.
-SUPPORTED_SCOPES = ('mmseg', 'mmdet')
+SUPPORTED_SCOPES = ('mmseg', 'mmdet', 'mmpose', 'mmpretrain')
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,29 @@ TASKS: Dict[str, TaskSpec] = {
         show_dir_target=('hook', 'test_out_dir'),
         setup='mmdet.utils:setup_cache_size_limit_of_dynamo'),
 }
+# MMPose (top-down heatmaps) and MMPretrain (ImageNet classification), issue
+# 18: train / test go through the same runner code; their inference and
+# drawing through hrseg_plugin.apis.task_adapters (mmpretrain's apis import
+# torchvision; the pose adapters avoid it). --show-dir is not wired for them: their visualization
+# hooks take `enable` / `out_dir`, not mmseg's / mmdet's `draw`.
+TASKS.update({
+    'mmpose':
+    TaskSpec(
+        scope='mmpose',
+        task='top-down pose estimation',
+        init_model='hrseg_plugin.apis.task_adapters:init_pose_model',
+        inference='hrseg_plugin.apis.task_adapters:pose_topdown',
+        visualizer='hrseg_plugin.apis.task_adapters:pose_visualizer',
+        show_dir_target=('hook', 'out_dir')),
+    'mmpretrain':
+    TaskSpec(
+        scope='mmpretrain',
+        task='image classification',
+        init_model='hrseg_plugin.apis.task_adapters:init_classifier',
+        inference='hrseg_plugin.apis.task_adapters:classify',
+        visualizer='hrseg_plugin.apis.task_adapters:cls_visualizer',
+        show_dir_target=('hook', 'out_dir')),
+})
 assert tuple(TASKS) == SUPPORTED_SCOPES
 
 

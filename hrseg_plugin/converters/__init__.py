@@ -2,12 +2,13 @@
 
 ``tools/convert_weights.py`` is the command line (:mod:`.cli`). One module
 per origin (``hrnet_official.py``, ``mmseg.py``, ``mmdet.py``,
-``bisenet_coincheung.py``) registers a converter function with
-:func:`register_converter` (:mod:`.registry`, which says what a converter
-is); every public module of this package is imported the first time a
-converter is looked up, so adding an origin is adding a file. The shared
-checks are in :mod:`.checks`, the files in :mod:`.files`; modules whose
-name starts with ``_`` are helpers of the converters.
+``mmpose.py``, ``mmpretrain.py``, ``timm.py``, ``bisenet_coincheung.py``)
+registers a converter function with :func:`register_converter`
+(:mod:`.registry`, which says what a converter is); every public module of
+this package is imported the first time a converter is looked up, so adding
+an origin is adding a file. The shared checks are in :mod:`.checks`, the
+files in :mod:`.files`; modules whose name starts with ``_`` are helpers of
+the converters.
 """
 from hrseg_plugin.utils.config import build_model_from_config
 from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys

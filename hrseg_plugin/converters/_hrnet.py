@@ -1,13 +1,17 @@
-"""HRNet (+ OCR heads) checkpoints, for the ``hrnet-official``, ``mmseg``
-and ``mmdet`` converters: the architecture a checkpoint's weights describe,
-and the keys and shapes of our model of that architecture.
+"""HRNet checkpoints, for the ``hrnet-official``, ``mmseg``, ``mmdet``,
+``mmpose``, ``mmpretrain`` and ``timm`` converters: the architecture a
+checkpoint's weights describe, and the keys and shapes of our model of that
+architecture.
 
 The keys and shapes are those of our modules themselves
-(``hrseg_plugin.HRNet``, stock ``FCNHead`` + ``hrseg_plugin.OCRHead`` as in
-``configs/_base_/models/hrnet_ocr.py``), built on the ``meta`` device (no
-memory, no initialization): there is no second description of HRNet's
-layout to keep in step with the model.
+(``hrseg_plugin.HRNet``, with one or all branches out; stock ``FCNHead`` +
+``hrseg_plugin.OCRHead`` as in ``configs/_base_/models/hrnet_ocr.py``;
+``hrseg_plugin.HRNetClsNeck`` + a linear classifier as in
+``configs/cls_hrnet_w18_in1k.py``), built on the ``meta`` device (no memory,
+no initialization): there is no second description of HRNet's layout to
+keep in step with the model.
 """
+import functools
 import re
 import warnings
 from collections import OrderedDict
@@ -50,6 +54,11 @@ def require_keys(
     if missing:
         raise ConversionError(
             f'{what} missing keys:\n{format_keys(missing)}')
+
+
+def is_hrnet(sd, prefix: str = 'backbone.') -> bool:
+    """Whether the ``prefix`` keys are an HRNet's (it has fuse layers)."""
+    return any(k.startswith(f'{prefix}stage2.0.fuse_layers.') for k in sd)
 
 
 def infer_hrnet_arch(sd: Dict[str, torch.Tensor],
@@ -119,8 +128,10 @@ def read_ocr_widths(sd: Dict[str, torch.Tensor], arch: dict, mid_key: str,
 
 def built_key_shapes(parts: dict) -> 'OrderedDict[str, tuple]':
     """Keys and shapes of a model made of ``parts`` (name -> module config,
-    or a list of configs for a ``ModuleList``), built in mmseg's scope on
-    the meta device (no memory, no initialization).
+    a list of configs for a ``ModuleList``, a dict of such parts without
+    ``type`` for a plain container, or a callable returning a torch
+    module), built in mmseg's scope on the meta device (no memory, no
+    initialization).
 
     Returns:
         OrderedDict[str, tuple]: ``<name>.*`` key -> shape, in the model's
@@ -129,20 +140,29 @@ def built_key_shapes(parts: dict) -> 'OrderedDict[str, tuple]':
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
-    model = torch.nn.Module()
+    def build(cfg):
+        if callable(cfg):
+            return cfg()
+        if isinstance(cfg, list):
+            return torch.nn.ModuleList(map(build, cfg))
+        if 'type' in cfg:
+            return MODELS.build(cfg)
+        module = torch.nn.Module()
+        for name, part in cfg.items():
+            module.add_module(name, build(part))
+        return module
+
     with torch.device('meta'), DefaultScope.overwrite_default_scope(
             'mmseg'), warnings.catch_warnings():
         warnings.simplefilter('ignore')  # the heads' loss defaults warn
-        for name, cfg in parts.items():
-            module = (torch.nn.ModuleList(map(MODELS.build, cfg))
-                      if isinstance(cfg, list) else MODELS.build(cfg))
-            model.add_module(name, module)
+        model = build(parts)
     return key_shapes(model)
 
 
 def our_key_shapes(arch: dict,
-                   with_ocr_heads: bool = False
-                   ) -> 'OrderedDict[str, tuple]':
+                   with_ocr_heads: bool = False,
+                   multiscale_output: bool = True,
+                   cls_head: dict = None) -> 'OrderedDict[str, tuple]':
     """Keys and shapes of our model of ``arch``, in its state-dict order.
 
     Args:
@@ -151,16 +171,36 @@ def our_key_shapes(arch: dict,
         with_ocr_heads (bool): Also the ``decode_head`` of
             ``configs/_base_/models/hrnet_ocr.py``: ``[FCNHead,
             hrseg_plugin.OCRHead]``.
+        multiscale_output (bool): Whether the last module outputs every
+            branch (False: only the first, as stock mmpose builds it).
+        cls_head (dict, optional): Also the ImageNet classification parts
+            of ``configs/cls_hrnet_w18_in1k.py`` (= mmpretrain's
+            ``HRFuseScales`` + ``LinearClsHead``): ``neck.0`` an
+            ``hrseg_plugin.HRNetClsNeck`` of ``incre_channels`` and
+            ``out_channels`` and, with ``num_classes``, ``head.fc``.
 
     Returns:
-        OrderedDict[str, tuple]: ``backbone.*`` (and ``decode_head.*``)
-        key -> shape.
+        OrderedDict[str, tuple]: ``backbone.*`` (and ``decode_head.*`` or
+        ``neck.0.*`` / ``head.fc.*``) key -> shape.
     """
     norm_cfg = dict(type='BN')
     parts = dict(backbone=dict(
         type='hrseg_plugin.HRNet',
         extra={s: arch[s] for s in STAGES},
+        multiscale_output=multiscale_output,
         norm_cfg=norm_cfg))
+    if cls_head is not None:
+        parts['neck'] = [dict(
+            type='hrseg_plugin.HRNetClsNeck',
+            in_channels=arch['out_channels'],
+            incre_channels=cls_head['incre_channels'],
+            out_channels=cls_head['out_channels'],
+            global_pool=False)]
+        if cls_head.get('num_classes') is not None:
+            # mmpretrain's LinearClsHead: one nn.Linear called fc
+            parts['head'] = dict(fc=functools.partial(
+                torch.nn.Linear, cls_head['out_channels'],
+                cls_head['num_classes']))
     if with_ocr_heads:
         branches = list(arch['out_channels'])
         common = dict(
@@ -191,7 +231,7 @@ def validate_hrnet_keys(sd) -> dict:
             keys.
     """
     found = {}
-    if not any(k.startswith('backbone.stage2.0.fuse_layers.') for k in sd):
+    if not is_hrnet(sd):
         return found
     arch = infer_hrnet_arch(sd, prefix='backbone.')
     widths = list(arch['stage4']['num_channels'])
@@ -225,3 +265,35 @@ def validate_hrnet_keys(sd) -> dict:
         *compare_state_dicts(checked, our_key_shapes(arch, ocr)),
         f'refusing: {what}')
     return found
+
+
+def is_multiscale(sd, arch: dict, prefix: str = 'backbone.') -> bool:
+    """Whether the last module of the HRNet the ``prefix`` keys describe
+    outputs every branch (mmseg, mmdet, mmpretrain, timm, official) or only
+    the first (stock mmpose: ``fuse_layers.0`` alone)."""
+    last = f'{prefix}stage4.{arch["stage4"]["num_modules"] - 1}.fuse_layers.'
+    return any(
+        k.startswith(f'{last}{i}.') for k in sd
+        for i in range(1, arch['stage4']['num_branches']))
+
+
+def read_cls_neck_widths(sd, branches: int, increase: str,
+                         final: str) -> dict:
+    """The widths of an HRNet classification neck: the bottleneck width of
+    every increase layer (``{increase}{i}.0.conv1``) and the final layer's
+    output channels (``final``, a conv weight).
+
+    Returns:
+        dict: ``incre_channels`` and ``out_channels`` (the ``cls_head`` of
+        :func:`our_key_shapes`).
+
+    Raises:
+        ConversionError: An increase layer or the final layer is missing.
+    """
+    anchors = [f'{increase}{i}.0.conv1.weight' for i in range(branches)]
+    require_keys(
+        sd, anchors + [final],
+        what='refusing: the classification neck needs an increase layer for '
+        f'every HRNet branch ({branches}) and a final layer;')
+    return dict(incre_channels=[int(sd[k].shape[0]) for k in anchors],
+                out_channels=int(sd[final].shape[0]))

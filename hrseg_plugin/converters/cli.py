@@ -4,15 +4,16 @@ weights to hrseg_plugin checkpoints.
 Usage::
 
     python tools/convert_weights.py \\
-        --from {mmseg,mmdet,hrnet-official,bisenet-coincheung} \\
+        --from {mmseg,mmdet,mmpose,mmpretrain,timm,hrnet-official,
+               bisenet-coincheung} \\
         IN.pth OUT.pth [--config CONFIG] [--cfg-options K=V ...]
 
 The output is ``{'state_dict': ..., 'meta': {...origin info...}}``, written
 atomically (temporary file, then ``os.replace``). With ``--config`` (one of
-our mmseg configs) the model is built (``custom_imports`` and
-``default_scope`` from the config) and the converted state dict must have
-exactly its keys and shapes; otherwise the missing / unexpected /
-shape-mismatched keys are listed and nothing is written.
+our configs: mmseg, mmdet, mmpose or mmpretrain) the model is built
+(``custom_imports`` and ``default_scope`` from the config) and the converted
+state dict must have exactly its keys and shapes; otherwise the missing /
+unexpected / shape-mismatched keys are listed and nothing is written.
 
 Exit status: 0 converted; 2 refused (bad input, key / shape mismatch,
 mismatch with ``--config``, an unwritable OUT) or usage error, with a
@@ -65,8 +66,9 @@ def parse_args(argv=None):
     parser.add_argument('dst', metavar='OUT', help='output checkpoint')
     parser.add_argument(
         '--config',
-        help='an mmseg config of ours: build its model and require the '
-        'converted state dict to have exactly its keys and shapes')
+        help='a config of ours (mmseg / mmdet / mmpose / mmpretrain): build '
+        'its model and require the converted state dict to have exactly its '
+        'keys and shapes')
     parser.add_argument(
         '--cfg-options', nargs='+', metavar='KEY=VALUE',
         help='overrides for --config, as in mmseg tools '

@@ -50,6 +50,7 @@ from hrseg_plugin.utils.state_dicts import (DDP_PREFIX, compare_state_dicts,
                                             strip_prefix)
 from ._hrnet import (OUR_OCB, infer_hrnet_arch, our_key_shapes,
                      read_ocr_widths, require_keys)
+from ._keys import fill_num_batches_tracked, map_prefix
 from .checks import extract_state_dict, raise_on_differences
 from .registry import ConversionError, ConversionResult, register_converter
 
@@ -97,28 +98,19 @@ _LOSS_PREFIXES = ('loss.', 'criterion.')
 _FULL_MODEL_PREFIX = 'model.'
 
 
-def _map_prefix(key: str, column: int) -> str:
-    """Rename ``key`` by the :data:`KEY_MAP` row whose ``column`` (0
-    official, 1 ours) prefix it starts with."""
-    for row in KEY_MAP:
-        if key.startswith(row[column]):
-            return row[1 - column] + key[len(row[column]):]
-    raise KeyError(key)
-
-
 def map_official_key(key: str) -> str:
     """Map one official key to ours (folded biases are not mapped).
 
     Raises:
         KeyError: No row of :data:`KEY_MAP` matches ``key``.
     """
-    return _map_prefix(key, 0)
+    return map_prefix(key, KEY_MAP, 0)
 
 
 def official_key(key: str) -> str:
     """Map one of our keys to the official one (the inverse of
     :func:`map_official_key`)."""
-    return _map_prefix(key, 1)
+    return map_prefix(key, KEY_MAP, 1)
 
 
 def official_key_spec(arch: dict) -> 'OrderedDict[str, tuple]':
@@ -181,7 +173,9 @@ def _hint_other_layouts(sd):
                              'cls_head.')) for k in keys):
         kind = ''
         if any(k.startswith(('incre_modules.', 'classifier.')) for k in keys):
-            kind = ' (it looks like an ImageNet HRNet classification model)'
+            kind = (' (it looks like an official HRNet-Image-Classification '
+                    'ImageNet model: use --from timm, whose keys are the '
+                    'same)')
         elif any(k.startswith('last_layer.') for k in keys):
             kind = ' (it looks like an official seg_hrnet model without OCR)'
         raise ConversionError(
@@ -228,17 +222,6 @@ def normalize_official_state_dict(
     dropped = [key for key, new in zip(sd, unwrapped) if new not in kept]
     return out, dict(
         stripped_prefixes=sorted(stripped), dropped_keys=dropped)
-
-
-def _fill_num_batches_tracked(sd, spec) -> bool:
-    """Add zero ``num_batches_tracked`` buffers when the checkpoint has none
-    at all (pre-0.4.1 torch / InPlaceABN); partial absence stays missing."""
-    nbt = [k for k in spec if k.endswith('.num_batches_tracked')]
-    if nbt and not any(k in sd for k in nbt):
-        for k in nbt:
-            sd[k] = torch.tensor(0, dtype=torch.long)
-        return True
-    return False
 
 
 def _arch_summary(arch: dict) -> dict:
@@ -288,7 +271,7 @@ def convert_hrnet_official(checkpoint: dict,
             class_weight = [round(float(w), 6) for w in raw[key]]
     arch = infer_official_arch(sd)
     spec = official_key_spec(arch)
-    synthesized_nbt = _fill_num_batches_tracked(sd, spec)
+    synthesized_nbt = fill_num_batches_tracked(sd, spec)
 
     missing, unexpected, mismatched = compare_state_dicts(sd, spec)
     raise_on_differences(

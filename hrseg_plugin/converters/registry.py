@@ -19,7 +19,8 @@ from typing import Callable, Dict
 
 #: Origins the ``tools/convert_weights.py`` contract (DESIGN.md) names;
 #: each has a registered converter (tests/test_convert_hrnet_official.py).
-KNOWN_ORIGINS = ('mmseg', 'mmdet', 'hrnet-official', 'bisenet-coincheung')
+KNOWN_ORIGINS = ('mmseg', 'mmdet', 'mmpose', 'mmpretrain', 'timm',
+                 'hrnet-official', 'bisenet-coincheung')
 
 
 class ConversionError(Exception):

@@ -45,7 +45,9 @@ def render_scene(rng, height, width):
     Returns:
         tuple: the (H, W, 3) uint8 BGR image, the (H, W) uint8 label map
         (Cityscapes train ids, 255 = ignore), the (H, W) int32 instance map
-        (0 = none) and a dict instance id -> COCO class name.
+        (0 = none), a dict instance id -> COCO class name and a dict
+        person instance id -> its (17, 2) COCO keypoints (where the painter
+        put the joints, whether or not they are visible).
     """
     scene = Scene(height, width, rng)
     cam = sample_camera(rng, height, width)
@@ -66,4 +68,4 @@ def render_scene(rng, height, width):
     if rng.random() < 0.3:
         draw_ego_bonnet(scene, cam)
     return camera_effects(scene), scene.label, scene.instance, \
-        scene.categories
+        scene.categories, scene.keypoints

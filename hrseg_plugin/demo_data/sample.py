@@ -1,4 +1,5 @@
 """One rendered scene as the writers receive it, and its name."""
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ class Sample:
         label (np.ndarray): (H, W) uint8 Cityscapes train ids, 255 = ignore.
         instance (np.ndarray): (H, W) int32 instance ids, 0 = none.
         categories (dict): instance id -> COCO class name.
+        keypoints (dict): person instance id -> (17, 2) float COCO keypoints
+            (pixel coordinates of the painted joints, visible or not).
     """
     split: str
     index: int
@@ -61,6 +64,7 @@ class Sample:
     label: np.ndarray
     instance: np.ndarray
     categories: dict
+    keypoints: dict = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
     def image_png(self):

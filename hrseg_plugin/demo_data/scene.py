@@ -38,6 +38,8 @@ class Scene:
         self.label = np.full((height, width), IGNORE_INDEX, np.uint8)
         self.instance = np.zeros((height, width), np.int32)
         self.categories = {}  # instance id -> COCO class name
+        # person instance id -> (17, 2) COCO keypoints (see draw_person)
+        self.keypoints = {}
         # one field of sensor-like noise per image, sliced by every texture
         self.colour_grain = rng.standard_normal((height, width, 3), np.float32)
         # luminance grain: a shifted channel looks just as independent

@@ -99,8 +99,24 @@ def draw_car(scene, cam, xc, zc, inst, divider):
     scene.shade(scene.poly_mask(bumper), 0.7)
 
 
+#: The 17 COCO person keypoints, in COCO's order.
+COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
+                  'left_shoulder', 'right_shoulder', 'left_elbow',
+                  'right_elbow', 'left_wrist', 'right_wrist', 'left_hip',
+                  'right_hip', 'left_knee', 'right_knee', 'left_ankle',
+                  'right_ankle')
+
+
 def draw_person(scene, cam, xp, zp, inst):
-    """A pedestrian: legs, torso, arms, head (and sometimes a bag)."""
+    """A pedestrian: legs, torso, arms, head (and sometimes a bag).
+
+    Pedestrians face the camera (the face is painted, the hair only on top
+    of the head), so the person's left is the image's right (``side=1``).
+    The joints the body is painted from (shoulders, hips and the straight
+    limbs' ends; elbows and knees halfway along them; face points on the
+    head) are recorded in ``scene.keypoints[inst]`` in
+    :data:`COCO_KEYPOINTS` order, as (17, 2) float pixel coordinates,
+    without drawing any random number."""
     rng = scene.rng
     s = cam.px_per_m(zp)
     u, v = cam.project(xp, 0.0, zp)
@@ -114,15 +130,17 @@ def draw_person(scene, cam, xp, zp, inst):
     shirt = jitter(rng, pick(rng, CLOTHES_COLOURS), 15)
     skin = jitter(rng, pick(rng, SKIN_COLOURS), 8)
     hair = jitter(rng, (30, 35, 45), 10)
+    joints = {}
 
     def p(x, y):
         return int(round(x * (1 << SHIFT))), int(round(y * (1 << SHIFT)))
 
     m = scene.mask()
     for side in (-1, 1):
-        cv2.line(m, p(u + side * 0.08 * s, hip_y),
-                 p(u + side * stride, v - leg_t / 2), 255, leg_t, cv2.LINE_8,
-                 SHIFT)
+        hip = (u + side * 0.08 * s, hip_y)
+        ankle = (u + side * stride, v - leg_t / 2)
+        cv2.line(m, p(*hip), p(*ankle), 255, leg_t, cv2.LINE_8, SHIFT)
+        joints[side] = dict(hip=hip, ankle=ankle)
     scene.paint(m, PERSON, pants, inst, noise=6, vgrad=6)
     m = scene.mask()
     torso = [(u - 0.21 * s, sh_y), (u + 0.21 * s, sh_y),
@@ -131,9 +149,11 @@ def draw_person(scene, cam, xp, zp, inst):
     cv2.fillPoly(m, [cv_pts(torso)], 255, cv2.LINE_8, SHIFT)
     swing = rng.uniform(-0.15, 0.15) * s
     for side in (-1, 1):
-        cv2.line(m, p(u + side * 0.2 * s, sh_y + arm_t / 2),
-                 p(u + side * 0.25 * s + side * swing * 0.3 + swing,
-                   v - 0.47 * hp), 255, arm_t, cv2.LINE_8, SHIFT)
+        shoulder = (u + side * 0.2 * s, sh_y + arm_t / 2)
+        wrist = (u + side * 0.25 * s + side * swing * 0.3 + swing,
+                 v - 0.47 * hp)
+        cv2.line(m, p(*shoulder), p(*wrist), 255, arm_t, cv2.LINE_8, SHIFT)
+        joints[side].update(shoulder=shoulder, wrist=wrist)
     if rng.random() < 0.3 and s > 8:  # a bag or backpack
         bx = u + rng.choice((-1, 1)) * 0.25 * s
         cv2.rectangle(m, p(bx - 0.1 * s, hip_y - 0.1 * hp),
@@ -141,7 +161,7 @@ def draw_person(scene, cam, xp, zp, inst):
                       SHIFT)
     scene.paint(m, PERSON, shirt, inst, noise=7, vgrad=8, blotch=6, cell=4)
     m = scene.mask()
-    neck = (u, sh_y - head_r)
+    neck = (u, sh_y - head_r)  # the centre of the head
     cv2.circle(m, p(*neck), int(round(head_r * (1 << SHIFT))), 255, -1,
                cv2.LINE_8, SHIFT)
     scene.paint(m, PERSON, skin, inst, noise=5)
@@ -150,3 +170,39 @@ def draw_person(scene, cam, xp, zp, inst):
                 p(head_r * 1.02, head_r * 0.9), 0, 180, 360, 255, -1,
                 cv2.LINE_8, SHIFT)
     scene.paint(m, PERSON, hair, inst, noise=5)
+    scene.keypoints[inst] = person_keypoints(neck, head_r, joints)
+
+
+def person_keypoints(head, head_r, joints):
+    """The 17 COCO keypoints of a pedestrian facing the camera.
+
+    Args:
+        head (tuple[float, float]): centre of the head (the hair covers the
+            part above ``head_r / 5`` over it).
+        head_r (float): head radius in pixels.
+        joints (dict): per side (1: the person's left = image right, -1:
+            right), the ends of the straight limbs: ``hip``, ``ankle``,
+            ``shoulder``, ``wrist``.
+
+    Returns:
+        np.ndarray: (17, 2) float64 pixel coordinates, COCO order.
+    """
+    hx, hy = head
+
+    def mid(a, b):
+        return ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
+
+    points = dict(nose=(hx, hy + 0.25 * head_r))
+    for side, name in ((1, 'left'), (-1, 'right')):
+        j = joints[side]
+        points.update({
+            f'{name}_eye': (hx + side * 0.35 * head_r, hy - 0.05 * head_r),
+            f'{name}_ear': (hx + side * 0.95 * head_r, hy + 0.05 * head_r),
+            f'{name}_shoulder': j['shoulder'],
+            f'{name}_elbow': mid(j['shoulder'], j['wrist']),
+            f'{name}_wrist': j['wrist'],
+            f'{name}_hip': j['hip'],
+            f'{name}_knee': mid(j['hip'], j['ankle']),
+            f'{name}_ankle': j['ankle'],
+        })
+    return np.array([points[k] for k in COCO_KEYPOINTS], np.float64)

@@ -4,8 +4,10 @@ the order of the README sections and of the summary."""
 from .base import WRITERS, Writer, register_writer
 from .cityscapes import CityscapesWriter
 from .coco import CocoInstancesWriter
+from .coco_keypoints import CocoKeypointsWriter
+from .classification import ClassificationWriter
 
 __all__ = [
     'WRITERS', 'Writer', 'register_writer', 'CityscapesWriter',
-    'CocoInstancesWriter'
+    'CocoInstancesWriter', 'CocoKeypointsWriter', 'ClassificationWriter'
 ]

@@ -36,12 +36,22 @@ class HRNetClsNeck(BaseModule):
     ``LinearClsHead``; ``global_pool=False`` leaves the pooling to a
     ``GlobalAveragePooling`` neck instead).
 
+    With ``global_pool=False`` it is mmpretrain 1.2's ``HRFuseScales``: the
+    same parameter names (``increase_layers.i.0.*``,
+    ``downsample_layers.i.{conv,bn}.*``, ``final_layer.{conv,bn}.*``),
+    shapes and outputs, so mmpretrain checkpoints load unchanged
+    (``configs/cls_hrnet_w18_in1k.py``, ``tools/convert_weights.py --from
+    mmpretrain``). timm's and the official HRNet-Image-Classification
+    ``incre_modules`` / ``downsamp_modules`` / ``final_layer`` (convs with a
+    bias) map onto it with ``--from timm``.
+
     Args:
         in_channels (Sequence[int]): Channels of every HRNet branch, highest
             resolution first.
         incre_channels (Sequence[int]): Bottleneck width per branch; the
-            branch is widened to 4 times this. Default: (32, 64, 128, 256),
-            the official setting for every HRNet width.
+            branch is widened to 4 times this (the *increase* layers).
+            Default: (32, 64, 128, 256), the official setting for every
+            HRNet width (``HRFuseScales``' fixed 128, 256, 512, 1024).
         out_channels (int): Channels of the final layer. Default: 2048.
         conv_cfg (dict, optional): Conv layer config.
         norm_cfg (dict): Norm layer config. Default: BN.
@@ -76,7 +86,7 @@ class HRNetClsNeck(BaseModule):
         self.out_channels = out_channels
         self.global_pool = global_pool
         widened = [c * Bottleneck.expansion for c in incre_channels]
-        self.incre_layers = nn.ModuleList(
+        self.increase_layers = nn.ModuleList(
             make_res_layer(
                 Bottleneck,
                 in_ch,
@@ -117,8 +127,8 @@ class HRNetClsNeck(BaseModule):
             ``global_pool``, else (N, out_channels, H_last, W_last).
         """
         check_branch_inputs(inputs, self.in_channels, type(self).__name__)
-        y = self.incre_layers[0](inputs[0])
-        for x, incre, down in zip(inputs[1:], self.incre_layers[1:],
+        y = self.increase_layers[0](inputs[0])
+        for x, incre, down in zip(inputs[1:], self.increase_layers[1:],
                                   self.downsample_layers):
             y = incre(x) + down(y)
         y = self.final_layer(y)
