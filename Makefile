@@ -37,8 +37,12 @@ demo: install
 	$(PY) tools/make_demo_data.py --out data/demo
 	$(PY) tools/demo.py --work-dir work_dirs/demo
 
+# two worker processes (pytest-xdist), one torch thread each: most of the
+# suite's time is tool subprocesses starting up (imports) and small models,
+# which two processes overlap on a 2-core machine; one thread each keeps
+# them from oversubscribing the cores
 test: install
-	$(PY) -m pytest -q tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 tests
 
 # the inner loop: everything but the end-to-end tests marked slow (training
 # subprocesses, stock tools), a few minutes on a 2-core machine
