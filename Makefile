@@ -44,10 +44,11 @@ demo: install
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 tests
 
-# the inner loop: everything but the end-to-end tests marked slow (training
-# subprocesses, stock tools), a few minutes on a 2-core machine
+# the inner loop: everything but the tests marked slow (training and tool
+# subprocesses, stock tools, the big model builds), under 3 minutes on a
+# 2-core machine
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n 2 -m "not slow" tests
 
 bench: install
 	$(PY) tools/benchmark.py configs/hrnet_w18_ocr.py --shape 512 1024 --compare-stock

@@ -21,6 +21,7 @@ def run(*cmd, ok=True):
     return proc
 
 
+@pytest.mark.slow
 def test_stock_mmseg_get_flops_fails_on_cascade_models():
     """Why ours exists (mmseg 1.2.2 with mmengine 0.10.7)."""
     proc = run(stock_tool('mmseg', 'analysis_tools/get_flops.py'),
@@ -29,6 +30,7 @@ def test_stock_mmseg_get_flops_fails_on_cascade_models():
     assert "'list' object has no attribute 'type'" in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config, part, modules', [
     ('configs/demo/hrnet_ocr.py', 'model', ['backbone', 'decode_head']),
     ('configs/demo/bisenet_r18.py', 'model', ['backbone', 'decode_head']),
@@ -52,6 +54,7 @@ def test_get_flops(config, part, modules):
     assert params == pytest.approx(counted['params_m'], abs=1e-3)
 
 
+@pytest.mark.slow
 def test_get_flops_names_a_bad_shape():
     proc = run('tools/analysis/get_flops.py', 'configs/demo/hrnet_ocr.py',
                '--shape', '0', '128', ok=False)
@@ -60,6 +63,7 @@ def test_get_flops_names_a_bad_shape():
         'get_flops.py: error: --shape')
 
 
+@pytest.mark.slow
 def test_stock_mmseg_browse_dataset_fails_in_opencv(demo_data):
     proc = run(stock_tool('mmseg', 'analysis_tools/browse_dataset.py'),
                'configs/demo/hrnet_ocr.py', '--not-show', '--output-dir',
@@ -70,6 +74,7 @@ def test_stock_mmseg_browse_dataset_fails_in_opencv(demo_data):
     assert 'Layout of the output array img is incompatible' in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config, root', [
     ('configs/demo/hrnet_ocr.py', 'cityscapes'),
     ('configs/demo/mask_rcnn_hrnetv2p_w18.py', 'coco/'),

@@ -216,6 +216,7 @@ def seg_samples(n, h, w, num_classes=19):
     return samples
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', ['demo/bisenet_r18.py',
                                   'bisenet_xception39.py'])
 def test_config_train_and_predict_odd_size(name):
@@ -242,6 +243,7 @@ def test_config_train_and_predict_odd_size(name):
     assert torch.isfinite(logits).all()
 
 
+@pytest.mark.slow
 def test_real_config_widths():
     """The R-101 and Xception39 configs (built, not run: R-101 is big)."""
     r101 = build_config(
@@ -268,6 +270,7 @@ def test_real_config_widths():
 ITERS = 12
 
 
+@pytest.mark.slow
 def test_demo_config_trains(demo_data, tmp_path):
     """A few iterations of configs/demo/bisenet_r18.py through
     tools/train.py on generated demo data: finite, falling loss, with the

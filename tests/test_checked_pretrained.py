@@ -26,6 +26,7 @@ def small_hrnet(**kwargs):
     return HRNet(arch='w18_small_v1', **kwargs)
 
 
+@pytest.mark.slow
 def test_checked_pretrained_loads_the_right_model(tmp_path, caplog):
     src = small_hrnet()
     sd = dict(src.state_dict())
@@ -98,6 +99,7 @@ def plain_resnet_v1c_checkpoint(path, depth=50):
     return sd
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config, make_checkpoint, wrong_checkpoint', [
     ('hrnet_w18_ocr.py', plain_hrnet_checkpoint,
      functools.partial(plain_hrnet_checkpoint, arch='w32')),

@@ -159,6 +159,7 @@ def test_neck_is_hrfusescales(arch):
 # --------------------------------------------------------------------------
 # mmpretrain checkpoints: same keys, same logits
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize('arch,size', [('w18', (224, 224)),
                                        ('w32', (64, 64))])
 def test_mmpretrain_checkpoint_gives_stock_logits(arch, size):
@@ -190,6 +191,7 @@ def timm_model(name):
     return randomize_(timm.create_model(name, pretrained=False)).eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name,config,size', [
     ('hrnet_w18', CONFIGS['w18'], (224, 224)),
     ('hrnet_w32', CONFIGS['w32'], (64, 64)),
@@ -311,6 +313,7 @@ def test_mmpretrain_converter_points_timm_checkpoints_elsewhere(
         convert_checkpoint('mmpretrain', timm_w18_state_dict)
 
 
+@pytest.mark.slow
 def test_convert_weights_cli_from_timm(timm_w18_state_dict, tmp_path,
                                        capsys):
     src, dst = tmp_path / 'hrnet_w18.pth', tmp_path / 'ours.pth'
@@ -327,7 +330,7 @@ def test_convert_weights_cli_from_timm(timm_w18_state_dict, tmp_path,
     # a W18 classifier does not fit the W32 config
     assert tool.main(['--from', 'timm', str(src), str(tmp_path / 'x.pth'),
                       '--config', str(REPO / CONFIGS['w32']),
-                      '--no-progress']) == 1
+                      '--no-progress']) == 2  # refusals exit 2 (#16)
     assert 'shape-mismatched keys' in capsys.readouterr().err
 
 
@@ -355,6 +358,7 @@ def converted_classifiers(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('task', sorted(BACKBONE_CONFIGS))
 def test_checked_pretrained_loads_converted_classifier(
         task, converted_classifiers, monkeypatch):
@@ -397,6 +401,7 @@ def test_checked_pretrained_hints_the_prefix(converted_classifiers):
 # --------------------------------------------------------------------------
 # torchvision: the package never needs it; the test stub fails loudly
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_package_never_imports_torchvision():
     """A clean interpreter (no stub): importing hrseg_plugin, every
     converter and the tools' modules leaves torchvision unimported."""

@@ -13,6 +13,7 @@ CONFIGS = sorted(
                          recursive=True) if '_base_' not in p)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS,
                          ids=[osp.relpath(p, ROOT) for p in CONFIGS])
 def test_config_builds(path):

@@ -91,6 +91,7 @@ def converted_r18(stock_r18, tmp_path_factory):
     return ours, ckpt['state_dict']
 
 
+@pytest.mark.slow
 def test_mmseg_keys_mapped(stock_r18, converted_r18):
     _, sd = converted_r18
     stock = stock_r18.state_dict()
@@ -202,6 +203,7 @@ def coincheung_case(request, tmp_path_factory):
     return layout, theirs, ours, meta
 
 
+@pytest.mark.slow
 def test_coincheung_meta(coincheung_case):
     layout, _, _, meta = coincheung_case
     assert meta['origin'] == 'bisenet-coincheung'
@@ -238,6 +240,7 @@ def test_coincheung_meta(coincheung_case):
                for k, v in options.items())
 
 
+@pytest.mark.slow
 def test_coincheung_published_layout_is_the_config(tmp_path, capsys):
     """The layout of model_final_v1_city_new.pth converts and loads into
     configs/bisenet_r18_coincheung.py without any override."""
@@ -287,6 +290,7 @@ def test_coincheung_original_odd_size(coincheung_case):
     assert rel_error(main, ref) < TOL
 
 
+@pytest.mark.slow
 def test_coincheung_current_odd_size(tmp_path):
     """At an odd size where their model runs (a side of 32k + 25..31),
     their ``nn.Upsample(scale_factor=8)`` gives 8 * ceil(H / 8) rows where
@@ -362,6 +366,7 @@ def test_coincheung_refusals(tmp_path, capsys):
     assert not dst.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('layout', ['current', 'pixel-shuffle'])
 def test_coincheung_without_aux(layout, tmp_path, capsys):
     """A checkpoint of their model without the auxiliary outputs

@@ -169,6 +169,7 @@ def image():
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('fmt', ['state_dict', 'bare_model_prefix'])
 def test_official_w18_round_trip(tmp_path, capsys, fmt, official_w18,
                                  official_w18_sd, ours_w18_official, image):
@@ -236,6 +237,7 @@ def test_official_upsampling_matters(official_w18, official_w18_sd, image):
     assert rel_error(out, ref_out) > 100 * TOL
 
 
+@pytest.mark.slow
 def test_official_w48_tiny():
     """W48, once, in-process, on a tiny input."""
     from hrseg_plugin.converters import convert_checkpoint
@@ -331,6 +333,7 @@ def test_refuses_non_hrnet_ocr_checkpoint(tmp_path, capsys):
     assert not dst.exists()
 
 
+@pytest.mark.slow
 def test_refuses_config_of_other_width(tmp_path, capsys, official_w18_sd):
     """A W18 checkpoint checked against the W48 config."""
     src, dst = tmp_path / 'w18.pth', tmp_path / 'out.pth'
@@ -364,6 +367,7 @@ def test_unknown_origin_refused(tmp_path, capsys):
 # ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_mmseg_ocrnet_hr18_round_trip(tmp_path, capsys, image):
     stock = randomize_(
         build_from_config(STOCK_HR18_CFG,
@@ -393,6 +397,7 @@ def test_mmseg_ocrnet_hr18_round_trip(tmp_path, capsys, image):
     assert err_aux < TOL and err_out < TOL
 
 
+@pytest.mark.slow
 def test_mmseg_refuses_foreign_and_truncated(tmp_path, capsys):
     src, dst = tmp_path / 'in.pth', tmp_path / 'out.pth'
     torch.save({'state_dict': {'module.backbone.conv1.weight':

@@ -99,6 +99,7 @@ def demo_dataset(demo_data, tmp_path, **load_kwargs):
     return DATASETS.build(ds_cfg)
 
 
+@pytest.mark.slow
 def test_demo_pipeline_names_the_corrupt_file(demo_data, tmp_path):
     ds = demo_dataset(demo_data, tmp_path)
     assert ds[0]['inputs'].shape[0] == 3  # the clean data loads

@@ -204,6 +204,7 @@ def test_missing_prefix_folder_is_named(tmp_path, monkeypatch):
         ru.check_train_data_folders(cfg)
 
 
+@pytest.mark.slow
 def test_train_tool_reports_missing_dataset(tmp_path):
     """tools/train.py stops before building the runner, with one line."""
     env = dict(os.environ)

@@ -54,6 +54,7 @@ def demo(tmp_path_factory):
     return generate(tmp_path_factory.mktemp('demo') / 'demo')
 
 
+@pytest.mark.slow
 def test_layout(demo):
     """Cityscapes naming for images and labels, the same PNGs in coco/."""
     for split, coco_dir, n in (('train', 'train2017', NUM_TRAIN),
@@ -73,6 +74,7 @@ def test_layout(demo):
     assert (demo / 'README.txt').read_text().strip()
 
 
+@pytest.mark.slow
 def test_deterministic(demo, tmp_path):
     """Same seed: byte-identical output (whatever the number of workers);
     another seed: different images."""
@@ -207,6 +209,7 @@ def test_mmdet_coco_dataset(demo):
         assert car_fractions and min(car_fractions) > 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('args, messages', [
     (['--size', '32', '512'], ['too small', 'at least 64x64']),
     (['--num-train', '0'], ['--num-train must be >= 1']),
@@ -222,6 +225,7 @@ def test_bad_arguments(args, messages, tmp_path):
     assert not (tmp_path / 'out').exists()
 
 
+@pytest.mark.slow
 def test_refuses_foreign_output(tmp_path):
     (tmp_path / 'out' / 'cityscapes').mkdir(parents=True)
     res = run_script('--out', tmp_path / 'out', '--num-train', 1,

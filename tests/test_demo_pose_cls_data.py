@@ -55,6 +55,7 @@ def keypoint_file(root, split):
 # --------------------------------------------------------------------------
 # both sets: deterministic, and the older sets unchanged by them
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_deterministic(demo, tmp_path):
     """Same arguments: byte-identical keypoints and crops, whatever the
     number of workers; the summary reports both sets."""

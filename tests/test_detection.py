@@ -205,6 +205,7 @@ def convert_stock_detector(config, img, tmp_path, **backbone):
     return ours, stock, result.meta
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', EQUIVALENCE_CONFIGS)
 def test_detector_matches_stock_after_conversion(config, tmp_path):
     """Same boxes, scores, labels (and masks) as the stock detector.
@@ -236,6 +237,7 @@ def test_detector_matches_stock_after_conversion(config, tmp_path):
         assert (got.masks != ref.masks).float().mean() < 1e-4
 
 
+@pytest.mark.slow
 def test_channels_last_detector_matches_stock_roi_heads(tmp_path):
     """Our default (``channels_last``) HRNet in Mask R-CNN: the pyramid, and
     the box and mask head outputs for the same RoIs, equal stock's to float
@@ -330,6 +332,7 @@ def stock_faster_state_dict():
         random_image(64, 64)).state_dict()
 
 
+@pytest.mark.slow
 def test_convert_weights_cli(stock_faster_state_dict, tmp_path, capsys):
     src, dst = tmp_path / 'in.pth', tmp_path / 'out.pth'
     torch.save(dict(state_dict=stock_faster_state_dict), src)

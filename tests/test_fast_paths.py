@@ -169,6 +169,7 @@ def test_folding_resnet_matches_stock(arch, mode):
         assert our_calls == 0
 
 
+@pytest.mark.slow
 def test_torch_compile_traces_the_folded_networks():
     """torch.compile traces our networks in eval mode, folding included
     (mmcv's own efficient_conv_bn_eval swaps ``conv.forward`` per call,
@@ -196,6 +197,7 @@ def test_torch_compile_traces_the_folded_networks():
             assert rel_error(a, b) < 1e-6
 
 
+@pytest.mark.slow
 def test_benchmark_tool_compares_with_stock(tmp_path, repo_root):
     out = tmp_path / 'bench.json'
     proc = subprocess.run([
@@ -258,6 +260,7 @@ def test_conv_profile_counts_calls_and_macs():
     assert '2x8x33x40' in text and '16x4x3x3' in text
 
 
+@pytest.mark.slow
 def test_benchmark_tool_refuses_config_without_twin(tmp_path, repo_root):
     proc = subprocess.run([
         sys.executable, 'tools/benchmark.py', 'configs/hrnet_ocr_official.py',

@@ -51,6 +51,7 @@ def test_stock_extra_dict_works_as_is():
     assert [k for k in a.state_dict()] == [k for k in b.state_dict()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('arch,channels', [
     ('w18_small_v1', (16, 32, 64, 128)),
     ('w18_small_v2', (18, 36, 72, 144)),

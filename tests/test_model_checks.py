@@ -43,6 +43,7 @@ def test_bad_inputs_are_named(build):
         four(torch.rand(1, 4, 40, 33))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name', SEG_DEMOS)
 def test_every_demo_model_outputs_the_input_size(name):
     from hrseg_plugin.engine import check_model_channels

@@ -47,6 +47,7 @@ def test_without_the_hook_training_goes_on_with_garbage(tmp_path):
     assert not torch.isfinite(model.fc.weight).all()
 
 
+@pytest.mark.slow
 def test_hook_is_in_the_demo_configs_and_train_py_reports_it(demo_data,
                                                              tmp_path):
     """Through the stock path: tools/train.py with the demo config whose OCR
@@ -113,6 +114,7 @@ def test_all_ignore_crop_gives_finite_loss_and_gradients():
                 assert torch.isfinite(p.grad).all(), (name, pname)
 
 
+@pytest.mark.slow
 def test_cpu_amp_keeps_demo_losses_finite():
     from hrseg_plugin.apis import register_cpu_amp_optim_wrapper
     wrapper_cls = register_cpu_amp_optim_wrapper()
@@ -149,6 +151,7 @@ def _nan_on_rank_one(rank, world, init_file, out_dir):
     torch_dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_non_finite_loss_on_one_rank_stops_every_rank(tmp_path):
     """A NaN on rank 1 only: both ranks raise at that iteration (rank 0
     alone going on would wait in the next gradient all-reduce forever),

@@ -215,6 +215,7 @@ def random_ocr_checkpoint(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_infer_computes_extreme_sizes_and_names_what_it_cannot(
         random_ocr_checkpoint, tmp_path):
     """A 20x1000 image (resized to 10x512, below HRNet's stride of 32)

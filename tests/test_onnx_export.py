@@ -21,6 +21,7 @@ CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,part,shape', CASES)
 def test_onnxruntime_matches_pytorch(repo_root, tmp_path, config, part,
                                      shape):
@@ -61,6 +62,7 @@ def _checkpoint(repo_root, config, path):
         path)
 
 
+@pytest.mark.slow
 def test_export_tool(repo_root, tmp_path):
     ckpt = tmp_path / 'demo.pth'
     _checkpoint(repo_root, 'configs/demo/hrnet_ocr.py', ckpt)
@@ -78,6 +80,7 @@ def test_export_tool(repo_root, tmp_path):
     assert logits.shape == (1, 19, 64, 128)
 
 
+@pytest.mark.slow
 def test_export_tool_refuses_a_wrong_checkpoint(repo_root, tmp_path):
     """A checkpoint of another model does not export silently half-loaded:
     the checked loading of init_model names the missing keys."""

@@ -45,6 +45,7 @@ def _quantized(repo_root, demo_data, tmp_path, name, shape=SHAPE):
     return cfg, model, float_path, int8_path, float_ops
 
 
+@pytest.mark.slow
 def test_int8_bisenet_agrees_with_float_and_is_smaller(repo_root, demo_data,
                                                        tmp_path):
     """On the 4 val images (not calibrated on), the int8 BiSeNet predicts
@@ -82,6 +83,7 @@ def _producers(graph):
     return {out: node for node in graph.node for out in node.output}
 
 
+@pytest.mark.slow
 def test_int8_ocr_attention_stays_float(repo_root, demo_data, tmp_path):
     """OCR's pixel-object attention (MatMul, Softmax) is left in float:
     no MatMul or Softmax output is quantized, and the attention logits
@@ -158,6 +160,7 @@ def test_export_int8_and_test_onnx_tools(repo_root, demo_data, tmp_path):
     assert np.isfinite(int8_miou)
 
 
+@pytest.mark.slow
 def test_test_onnx_refuses_another_input_size(repo_root, demo_data,
                                               tmp_path):
     cfg_path = 'configs/demo/bisenet_r18.py'
@@ -184,6 +187,7 @@ def test_int8_without_onnxruntime_is_a_one_line_error(monkeypatch, tmp_path):
     assert issubclass(ox.ExportError, ToolError)
 
 
+@pytest.mark.slow
 def test_checkpoint_tools_refuse_onnx_files(repo_root, tmp_path):
     """An .onnx file given where a PyTorch checkpoint is read: one line
     naming tools/test.py, exit status 2."""

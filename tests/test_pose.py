@@ -213,7 +213,7 @@ def test_convert_weights_cli_checks_against_config(stock_w32_state_dict,
     # the W48 config refuses the W32 checkpoint, naming keys
     assert tool.main(['--from', 'mmpose', str(src), str(tmp_path / 'x.pth'),
                       '--config', str(REPO / CONFIGS['w48']),
-                      '--no-progress']) == 1
+                      '--no-progress']) == 2  # refusals exit 2 (#16)
     err = capsys.readouterr().err
     assert 'shape-mismatched keys' in err and 'backbone.' in err
     assert not (tmp_path / 'x.pth').exists()

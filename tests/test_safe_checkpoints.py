@@ -61,6 +61,7 @@ def test_import_allows_mmengine_state(mmengine_file, tmp_path):
     assert 'mean 0.3056 0' in out  # (0.5 + 0.25 + 0.1667) / 3
 
 
+@pytest.mark.slow
 def test_listed_globals_are_what_mmengine_writes(mmengine_file, tmp_path):
     """Every global in the file is on our list (and the list names only
     mmengine's HistoryBuffer, numpy and the restricted getattr)."""

@@ -74,6 +74,7 @@ def tiny_model_checkpoint(tiny, path, **options):
     return path
 
 
+@pytest.mark.slow
 def test_test_py_refuses_a_checkpoint_of_another_model(tiny, tmp_path):
     other = tiny_model_checkpoint(tiny, tmp_path / 'wide.pth',
                                   **{'model.backbone.base_channels': 16})
@@ -114,6 +115,7 @@ def test_load_from_another_model_is_refused_a_finetuning_one_warned(
 # --------------------------------------------------------------------------
 # 2. num_classes
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize('num_classes', [3, 1])
 def test_num_classes_other_than_the_data_sets_is_refused(tiny, tmp_path,
                                                           num_classes):
@@ -151,6 +153,7 @@ def test_model_check_hook_compares_num_classes_on_stock_paths():
 # --------------------------------------------------------------------------
 # 3. and 4. label maps of another size, truncated JPEGs
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_label_map_of_another_size_is_named_by_train(tiny, tmp_path):
     data = data_copy(tiny, tmp_path)
     label = next((data / 'gtFine' / 'train').rglob('*.png'))
@@ -221,6 +224,7 @@ time.sleep(120)
 '''
 
 
+@pytest.mark.slow
 def test_second_training_in_a_work_dir_is_refused(tiny, tmp_path):
     work_dir = tmp_path / 'work'
     holder = subprocess.Popen([sys.executable, '-c', HOLD_LOCK,
@@ -328,6 +332,7 @@ FFM_MESSAGE = ('decode_head (FFMHead): in_channels=[64, 32] but the '
                'model.decode_head.in_channels to match')
 
 
+@pytest.mark.slow
 def test_wrong_ffm_in_channels_fail_when_the_model_is_built(tiny, tmp_path):
     root = Path(tiny).parent / 'cityscapes'
     proc = run_tool(

@@ -303,6 +303,7 @@ def _image(tmp_path, h=64, w=96):
     return path
 
 
+@pytest.mark.slow
 def test_mmseg_init_model_and_inference_model_fold(tmp_path):
     """mmseg's own API (no revert_sync_batchnorm: the norms stay SyncBN,
     which computes as BN in one process) folds and predicts the unfolded

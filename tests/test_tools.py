@@ -205,6 +205,7 @@ def seg_trained(seg_config, tmp_path_factory):
 # --------------------------------------------------------------------------
 # mmseg tests
 # --------------------------------------------------------------------------
+@pytest.mark.slow
 def test_train_seg_loss_decreases(seg_trained):
     work_dir, first, _ = seg_trained
     runs = read_scalars(work_dir)
@@ -231,6 +232,7 @@ def test_resume_from_latest_checkpoint(seg_trained):
         'iter_8.pth')
 
 
+@pytest.mark.slow
 def test_test_seg_reports_miou(seg_trained, seg_config, tmp_path):
     work_dir = seg_trained[0]
     out_dir = tmp_path / 'out'
@@ -268,6 +270,7 @@ def _infer_inputs(tmp_path):
     return folder, sizes, bad, truncated
 
 
+@pytest.mark.slow
 def test_infer_seg(seg_trained, seg_config, tmp_path):
     work_dir = seg_trained[0]
     folder, sizes, bad, truncated = _infer_inputs(tmp_path)
@@ -301,6 +304,7 @@ def test_infer_seg(seg_trained, seg_config, tmp_path):
         assert np.abs(vis.astype(int) - src.astype(int)).mean() > 5
 
 
+@pytest.mark.slow
 def test_amp_on_cpu(seg_config, tmp_path):
     work_dir = tmp_path / 'work'
     proc = run_tool('train', seg_config, '--work-dir', work_dir, '--amp',
@@ -367,6 +371,7 @@ def test_missing_default_scope_rejected(tmp_path):
     assert "'mmseg', 'mmdet'" in proc.stderr
 
 
+@pytest.mark.slow
 def test_missing_files_rejected(seg_config, tmp_path):
     missing_ckpt = tmp_path / 'nope' / 'iter_8.pth'
     proc = run_tool('test', seg_config, missing_ckpt, expect_rc=2)
@@ -574,6 +579,7 @@ def test_mmcv_ops_available():
     assert keep.tolist() == [0, 2]
 
 
+@pytest.mark.slow
 def test_det_train_test_infer(det_config, tmp_path):
     work_dir = tmp_path / 'work'
     run_tool('train', det_config, '--work-dir', work_dir)
