@@ -90,3 +90,20 @@ def write_png(path, array):
 def truncate(path):
     data = Path(path).read_bytes()
     Path(path).write_bytes(data[:len(data) // 2])
+
+
+def mmseg_scope_fixture():
+    """An autouse fixture for a test module whose plain type names
+    (``FCNHead``, ``CrossEntropyLoss``, ``ResNet``) are mmseg's: sets
+    mmseg's default scope before each test, whatever scope a test that ran
+    earlier in the same process (another module, a pytest-xdist worker's
+    previous test) left behind. Use as ``_scope = mmseg_scope_fixture()``."""
+    import pytest
+    from mmengine.registry import init_default_scope
+
+    @pytest.fixture(autouse=True)
+    def _mmseg_scope():
+        init_default_scope('mmseg')
+        yield
+
+    return _mmseg_scope

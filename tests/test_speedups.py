@@ -16,13 +16,18 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
-from helpers import count_batch_norms, randomize_, rel_error
+from helpers import (count_batch_norms, mmseg_scope_fixture, randomize_,
+                     rel_error)
 
 init_default_scope('mmseg')
 import hrseg_plugin  # noqa: E402,F401
 from hrseg_plugin.models.speedups import (eval_folding,  # noqa: E402
                                           folding_pairs)
 from hrseg_plugin.registry import MODELS  # noqa: E402
+
+# plain type names are mmseg's, whatever scope an earlier test left
+_scope = mmseg_scope_fixture()
+
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GEN = torch.Generator().manual_seed(0)

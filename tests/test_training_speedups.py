@@ -13,12 +13,16 @@ import torch.nn as nn
 from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 
-from helpers import rel_error
+from helpers import mmseg_scope_fixture, rel_error
 
 init_default_scope('mmseg')
 import hrseg_plugin  # noqa: E402,F401
 from hrseg_plugin.models.speedups import seg_loss  # noqa: E402
 from hrseg_plugin.registry import MODELS  # noqa: E402
+
+# plain type names are mmseg's, whatever scope an earlier test left
+_scope = mmseg_scope_fixture()
+
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
