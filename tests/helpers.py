@@ -107,3 +107,23 @@ def mmseg_scope_fixture():
         yield
 
     return _mmseg_scope
+
+
+def check_benchmark_against_stock(config: str, origin: str) -> None:
+    """tools/benchmark.py --compare-stock's steps on ``config`` at 64x64:
+    the stock twin (its ``stock_equivalent``) converted with ``--from
+    origin`` gives our outputs within 1e-4, the complexity count works, and
+    both models run a training step."""
+    from mmengine.config import Config
+
+    from hrseg_plugin.apis import benchmark as bm
+    stock_cfg = Config.fromfile(config).stock_equivalent
+    ours = bm.random_model(config, shape=(64, 64))
+    stock = bm.random_model(stock_cfg, shape=(64, 64))
+    bm.load_stock_weights(ours, stock, origin)
+    data = bm.make_inputs(ours, 2, (64, 64))
+    assert bm.max_rel_error(bm.network_outputs(ours, data),
+                            bm.network_outputs(stock, data)) <= 1e-4
+    assert bm.count_complexity(ours, data)['gmacs'] > 0
+    for model in (ours, stock):
+        bm.make_step(model, data, 'train')()

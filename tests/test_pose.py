@@ -310,18 +310,8 @@ def test_benchmark_compares_the_pose_config_with_stock():
     """tools/benchmark.py --compare-stock on the pose config, small: the
     stock twin converted with --from mmpose agrees, and both models run an
     inference and a training step (random target heatmaps)."""
-    from hrseg_plugin.apis import benchmark as bm
-    config = str(REPO / CONFIGS['w32'])
-    stock_cfg = Config.fromfile(config).stock_equivalent
-    ours = bm.random_model(config, shape=(64, 64))
-    stock = bm.random_model(stock_cfg, shape=(64, 64))
-    bm.load_stock_weights(ours, stock, 'mmpose')
-    data = bm.make_inputs(ours, 2, (64, 64))
-    assert bm.max_rel_error(bm.network_outputs(ours, data),
-                            bm.network_outputs(stock, data)) <= 1e-4
-    assert bm.count_complexity(ours, data)['gmacs'] > 0
-    for model in (ours, stock):
-        bm.make_step(model, data, 'train')()
+    from helpers import check_benchmark_against_stock
+    check_benchmark_against_stock(str(REPO / CONFIGS['w32']), 'mmpose')
 
 
 @pytest.mark.slow
