@@ -11,7 +11,6 @@
 _base_ = './bisenet_r18.py'
 # no stock mmseg twin of this model for tools/benchmark.py --compare-stock
 stock_equivalent = None
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     backbone=dict(
         spatial_channels=(256, 256, 256, 512),
@@ -23,22 +22,11 @@ model = dict(
                 type='hrseg_plugin.CheckedPretrained',
                 checkpoint='open-mmlab://resnet101_v1c'))),
     decode_head=dict(in_channels=[512, 512], channels=1024),
+    # the base's two auxiliary heads at R101's widths (mmengine replaces a
+    # list when a config inherits, so they are derived, not written again)
     auxiliary_head=[
-        dict(
-            # stock FCNHead with our training-step loss (same keys)
-            type='hrseg_plugin.WithSpeedups',
-            module='FCNHead',
-            in_channels=512,
-            channels=256,
-            num_convs=1,
-            num_classes=19,
-            in_index=i,
-            norm_cfg=norm_cfg,
-            concat_input=False,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
-        for i in (1, 2)
+        dict(head, in_channels=512, channels=256)
+        for head in _base_.model.auxiliary_head
     ])
 optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer)

@@ -21,19 +21,10 @@ model = dict(
     decode_head=dict(
         attention_cfg=dict(_delete_=True, reduction=None, norm_cfg=norm_cfg),
         dropout_ratio=0.0),
+    # the base's two auxiliary heads as stock FCNHeads, without dropout
     auxiliary_head=[
         dict(
+            {k: v for k, v in head.items() if k != 'module'},
             type='FCNHead',
-            in_channels=128,
-            channels=64,
-            num_convs=1,
-            num_classes=19,
-            in_index=i,
-            norm_cfg=norm_cfg,
-            concat_input=False,
-            dropout_ratio=0.0,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
-        for i in (1, 2)
+            dropout_ratio=0.0) for head in _base_.model.auxiliary_head
     ])

@@ -16,20 +16,7 @@ model = dict(
             _delete_=True, type='hrseg_plugin.Xception39', norm_cfg=norm_cfg),
         upsample_cfg=dict(mode='bilinear', align_corners=True)),
     decode_head=dict(attention_cfg=dict(_delete_=True, reduction=1)),
+    # the base's two auxiliary heads, 128 channels wide
     auxiliary_head=[
-        dict(
-            # stock FCNHead with our training-step loss (same keys)
-            type='hrseg_plugin.WithSpeedups',
-            module='FCNHead',
-            in_channels=128,
-            channels=128,
-            num_convs=1,
-            num_classes=19,
-            in_index=i,
-            norm_cfg=norm_cfg,
-            concat_input=False,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0))
-        for i in (1, 2)
+        dict(head, channels=128) for head in _base_.model.auxiliary_head
     ])

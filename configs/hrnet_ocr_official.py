@@ -2,8 +2,7 @@
 # (HRNet/HRNet-Semantic-Segmentation, branch HRNet-OCR): bilinear fuse and
 # head resizing with align_corners=True. Use it with checkpoints converted by
 #   tools/convert_weights.py --from hrnet-official IN.pth OUT.pth
-# (mmengine replaces lists when a config inherits, so both heads are
-# written out again.) For training as the official recipe (branch HRNet-OCR,
+# For training as the official recipe (branch HRNet-OCR,
 # commit 0bbb288: experiments/cityscapes/seg_hrnet_ocr_w48_*.yaml,
 # lib/datasets/cityscapes.py, seg_hrnet_ocr.py): Dropout2d(0.05) before the
 # OCR classifier and their Cityscapes class weights in both losses (mmseg
@@ -17,46 +16,23 @@ official_class_weight = [
 _base_ = './hrnet_ocr.py'
 # stock mmseg has no align_corners=True HRNet: no twin to compare with
 stock_equivalent = None
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-hrnet_channels = [48, 96, 192, 384]
+fcn_head, ocr_head = _base_.model.decode_head
 model = dict(
     backbone=dict(
         upsample_cfg=dict(mode='bilinear', align_corners=True)),
+    # the base's two heads, resized with align_corners=True, the official
+    # class weights in both losses and Dropout2d(0.05) before OCR's classifier
     decode_head=[
         dict(
-            # stock FCNHead with our training-step loss (same keys)
-            type='hrseg_plugin.WithSpeedups',
-            module='FCNHead',
-            in_channels=hrnet_channels,
-            channels=sum(hrnet_channels),
-            in_index=(0, 1, 2, 3),
-            input_transform='resize_concat',
-            kernel_size=1,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=-1,
-            num_classes=19,
-            norm_cfg=norm_cfg,
+            fcn_head,
             align_corners=True,
             loss_decode=dict(
-                type='CrossEntropyLoss',
-                use_sigmoid=False,
-                loss_weight=0.4,
-                class_weight=official_class_weight)),
+                fcn_head.loss_decode, class_weight=official_class_weight)),
         dict(
-            type='hrseg_plugin.OCRHead',
-            in_channels=hrnet_channels,
-            in_index=(0, 1, 2, 3),
-            input_transform='resize_concat',
-            channels=512,
-            ocr_channels=256,
-            dropout_ratio=0.05,
-            num_classes=19,
-            norm_cfg=norm_cfg,
+            ocr_head,
             align_corners=True,
+            dropout_ratio=0.05,
             loss_decode=dict(
-                type='CrossEntropyLoss',
-                use_sigmoid=False,
-                loss_weight=1.0,
-                class_weight=official_class_weight)),
+                ocr_head.loss_decode, class_weight=official_class_weight)),
     ])
+del fcn_head, ocr_head

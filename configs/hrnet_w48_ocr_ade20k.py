@@ -5,53 +5,18 @@
 # 160k schedule as stock ocrnet_hr48_4xb4-160k_ade20k: replace
 # schedule_80k.py by schedule_160k.py.
 _base_ = [
-    './_base_/models/hrnet_ocr.py', './_base_/datasets/ade20k_checked.py',
+    './_base_/models/hrnet_w48_ocr.py', './_base_/datasets/ade20k_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
 stock_equivalent = 'mmseg::ocrnet/ocrnet_hr48_4xb4-80k_ade20k-512x512.py'
 num_classes = 150
 crop_size = (512, 512)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
-hrnet_channels = [48, 96, 192, 384]
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(
-        arch='w48',
-        init_cfg=dict(
-            type='hrseg_plugin.CheckedPretrained',
-            checkpoint='open-mmlab://msra/hrnetv2_w48')),
     decode_head=[
-        dict(
-            # stock FCNHead with our training-step loss (same keys)
-            type='hrseg_plugin.WithSpeedups',
-            module='FCNHead',
-            in_channels=hrnet_channels,
-            channels=sum(hrnet_channels),
-            in_index=(0, 1, 2, 3),
-            input_transform='resize_concat',
-            kernel_size=1,
-            num_convs=1,
-            concat_input=False,
-            dropout_ratio=-1,
-            num_classes=num_classes,
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
-        dict(
-            type='hrseg_plugin.OCRHead',
-            in_channels=hrnet_channels,
-            in_index=(0, 1, 2, 3),
-            input_transform='resize_concat',
-            channels=512,
-            ocr_channels=256,
-            dropout_ratio=-1,
-            num_classes=num_classes,
-            norm_cfg=norm_cfg,
-            align_corners=False,
-            loss_decode=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+        dict(head, num_classes=num_classes)
+        for head in _base_.model.decode_head
     ])
 
 # hrseg_plugin.engine: checkpoints written to a temporary file and renamed

@@ -15,47 +15,13 @@
 # which is mmengine's Pretrained): a checkpoint of another depth or network
 # is refused by name; only the SPM keys may be missing from it.
 _base_ = [
-    'mmseg::_base_/models/fcn_r50-d8.py',
+    './_base_/models/spnet_r50.py',
     './_base_/datasets/cityscapes_checked.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py'
 ]
-custom_imports = dict(imports=['hrseg_plugin'], allow_failed_imports=False)
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 crop_size = (512, 1024)
-model = dict(
-    data_preprocessor=dict(size=crop_size),
-    pretrained=None,
-    backbone=dict(
-        # stock's ResNetV1c (its arguments alongside) with its conv + BN
-        # pairs folded in eval mode: same class, plugins and keys
-        type='hrseg_plugin.WithSpeedups',
-        module='ResNetV1c',
-        plugins=[
-            dict(
-                cfg=dict(type='hrseg_plugin.SPM'),
-                stages=(False, False, False, True),
-                position='after_conv2')
-        ],
-        init_cfg=dict(
-            type='hrseg_plugin.CheckedPretrained',
-            checkpoint='open-mmlab://resnet50_v1c',
-            allow_missing=[r'\.spm\.'])),
-    decode_head=dict(
-        _delete_=True,
-        type='hrseg_plugin.StripPoolingHead',
-        in_channels=2048,
-        in_index=3,
-        mpm_channels=1024,
-        num_mpms=2,
-        pool_sizes=(20, 12),
-        channels=512,
-        dropout_ratio=0.1,
-        num_classes=19,
-        norm_cfg=norm_cfg,
-        align_corners=False,
-        loss_decode=dict(
-            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)))
+model = dict(data_preprocessor=dict(size=crop_size))
 
 # hrseg_plugin.engine: checkpoints written to a temporary file and renamed
 # (a kill never leaves the latest one unreadable); training stops at the

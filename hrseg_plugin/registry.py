@@ -16,36 +16,34 @@ from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model',
-    parent=MMENGINE_MODELS,
-    scope='hrseg_plugin',
-    locations=['hrseg_plugin.models'])
 
-METRICS = Registry(
-    'metric',
-    parent=MMENGINE_METRICS,
-    scope='hrseg_plugin',
-    locations=['hrseg_plugin.evaluation'])
 
+def _child_registry(name: str, parent: Registry, location: str) -> Registry:
+    """A child of mmengine's ``parent`` in the ``hrseg_plugin`` scope.
+
+    Args:
+        name (str): The registry's name.
+        parent (Registry): mmengine's root registry of that kind.
+        location (str): The subpackage imported when the registry is first
+            searched, which registers its modules.
+
+    Returns:
+        Registry: The child registry.
+    """
+    return Registry(
+        name, parent=parent, scope='hrseg_plugin', locations=[location])
+
+
+MODELS = _child_registry('model', MMENGINE_MODELS, 'hrseg_plugin.models')
+METRICS = _child_registry('metric', MMENGINE_METRICS,
+                          'hrseg_plugin.evaluation')
 # Training hooks (``type='hrseg_plugin.AtomicCheckpointHook'``, ...).
-HOOKS = Registry(
-    'hook',
-    parent=MMENGINE_HOOKS,
-    scope='hrseg_plugin',
-    locations=['hrseg_plugin.engine'])
-
+HOOKS = _child_registry('hook', MMENGINE_HOOKS, 'hrseg_plugin.engine')
 # Data transforms (``type='hrseg_plugin.CheckSegLabels'``, ...).
-TRANSFORMS = Registry(
-    'transform',
-    parent=MMENGINE_TRANSFORMS,
-    scope='hrseg_plugin',
-    locations=['hrseg_plugin.datasets'])
-
+TRANSFORMS = _child_registry('transform', MMENGINE_TRANSFORMS,
+                             'hrseg_plugin.datasets')
 # Weight initializers (``init_cfg=dict(type='hrseg_plugin.CheckedPretrained',
 # ...)``).
-WEIGHT_INITIALIZERS = Registry(
-    'weight initializer',
-    parent=MMENGINE_WEIGHT_INITIALIZERS,
-    scope='hrseg_plugin',
-    locations=['hrseg_plugin.engine'])
+WEIGHT_INITIALIZERS = _child_registry('weight initializer',
+                                      MMENGINE_WEIGHT_INITIALIZERS,
+                                      'hrseg_plugin.engine')

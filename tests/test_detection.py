@@ -301,6 +301,10 @@ def test_config_is_stock_with_our_backbone_and_neck(config):
     assert ours.pop('custom_hooks') == [
         dict(type='hrseg_plugin.NonFiniteLossHook')]
     assert 'custom_hooks' not in stock
+    # the parts shared by the detection configs
+    # (configs/_base_/models/hrnetv2p_w18_detection.py), as variables
+    assert ours.pop('hrnet_backbone')['arch'] == 'w18'
+    assert ours.pop('hrfpn_neck') == dict(type='hrseg_plugin.HRFPN')
     model, stock_model = ours.pop('model'), stock.pop('model')
     assert ours == stock
     backbone, stock_backbone = model.pop('backbone'), stock_model.pop(

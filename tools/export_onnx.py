@@ -43,6 +43,7 @@ import torch
 from hrseg_plugin.apis import (add_cfg_options_arg, check_file,
                                check_output_file, check_shape_arg,
                                docstring_parser, run_tool)
+from hrseg_plugin.utils.timing import median_seconds
 
 
 def parse_args(argv=None):
@@ -158,11 +159,11 @@ def main(argv=None) -> int:
     if args.int8:
         session = _quantize(cfg, model, float_out, out, args)
     if args.repeat:
-        t_ort = ox.median_latency(lambda: ox.run_session(session, x),
-                                  args.repeat)
-        t_pt = ox.median_latency(
+        t_ort = median_seconds(lambda: ox.run_session(session, x),
+                               args.repeat, warmup=1)
+        t_pt = median_seconds(
             lambda: ox.torch_outputs(model, x, args.part, resize),
-            args.repeat)
+            args.repeat, warmup=1)
         what = 'onnxruntime int8' if args.int8 else 'onnxruntime'
         print(f'latency, median of {args.repeat}, {torch.get_num_threads()}'
               f' threads: {what} {t_ort:.3f} s, PyTorch {t_pt:.3f} s')

@@ -77,17 +77,30 @@ def check_output_file(path: str, flag: str) -> str:
     """
     if osp.isdir(path):
         raise ToolError(f'{flag} {path} is a folder; give a file name')
-    folder = osp.dirname(osp.abspath(path))
-    probe = osp.join(folder, f'.{osp.basename(path)}.write-test-{os.getpid()}')
     try:
-        os.makedirs(folder, exist_ok=True)
-        with open(probe, 'w') as f:
-            f.write('ok')
-        os.remove(probe)
+        write_probe(osp.dirname(osp.abspath(path)), osp.basename(path))
     except OSError as exc:
         raise ToolError(f'{flag} {path}: cannot write there: '
                         f'{exc.strerror or exc}; choose a writable place')
     return path
+
+
+def write_probe(folder: str, name: str = '') -> None:
+    """Create ``folder`` if needed, then write and remove a probe file in
+    it: whether a tool can write there, before any work starts.
+
+    Args:
+        folder (str): The folder to check.
+        name (str): Part of the probe file's name (the file to be written).
+
+    Raises:
+        OSError: The folder cannot be created or written to.
+    """
+    probe = osp.join(folder, f'.{name}.write-test-{os.getpid()}')
+    os.makedirs(folder, exist_ok=True)
+    with open(probe, 'w') as f:
+        f.write('ok')
+    os.remove(probe)
 
 
 def check_shape_arg(parser: argparse.ArgumentParser, shape,

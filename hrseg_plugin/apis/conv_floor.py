@@ -24,16 +24,16 @@ counted (Winograd) or a clock above the nominal one (turbo).
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
+
+from hrseg_plugin.utils.timing import median_seconds
 
 
 @dataclass
@@ -82,18 +82,6 @@ def _tensors(case: ConvCase, channels_last: bool, dtype=torch.float32):
         x = x.contiguous(memory_format=torch.channels_last)
         w = w.contiguous(memory_format=torch.channels_last)
     return x.to(dtype), w.to(dtype)
-
-
-def median_seconds(fn, repeat: int, warmup: int = 2) -> float:
-    """Median wall seconds of ``repeat`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def time_torch(case: ConvCase, channels_last: bool, repeat: int,

@@ -18,7 +18,6 @@ The export runs in eval mode: the BatchNorms are folded into the convs
 initializers), dropout is off.
 """
 import os.path as osp
-import time
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -152,13 +151,3 @@ def max_rel_error(got: Sequence[torch.Tensor],
                                  ExportError)
 
 
-def median_latency(fn, repeat: int, warmup: int = 1) -> float:
-    """Median seconds of ``repeat`` calls of ``fn`` after ``warmup``."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))

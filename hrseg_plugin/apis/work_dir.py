@@ -22,7 +22,7 @@ import time
 from typing import Optional
 
 from hrseg_plugin.utils.checkpoint_io import pid_running
-from .cli import ToolError, log_message
+from .cli import ToolError, log_message, write_probe
 
 LOCK_NAME = 'train.lock'
 
@@ -35,12 +35,8 @@ def check_writable_dir(path: str, what: str = 'work dir',
     Raises:
         ToolError: naming the folder, the reason and ``flag``.
     """
-    probe = osp.join(path, f'.write-test-{os.getpid()}')
     try:
-        os.makedirs(path, exist_ok=True)
-        with open(probe, 'w') as f:
-            f.write('ok')
-        os.remove(probe)
+        write_probe(path)
     except OSError as exc:
         raise ToolError(
             f'cannot write to the {what} {path}: {exc.strerror or exc}; '

@@ -6,10 +6,13 @@
   :func:`hrseg_plugin.utils.describe_key_differences`);
 * :func:`check_state_dict_against_model` /
   :func:`check_state_dict_against_config`: the converted state dict must
-  have exactly the target model's keys and shapes (``--config``).
+  have exactly the target model's keys and shapes (``--config``);
+* :func:`refuse_foreign_keys` and :func:`copy_validated`: the two ends of
+  the converters whose input already has our keys (mmseg, mmdet, mmpose,
+  mmpretrain): refuse another model's checkpoint, copy the rest.
 """
 from collections import OrderedDict
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -17,7 +20,8 @@ from hrseg_plugin.utils.config import build_model_from_config
 from hrseg_plugin.utils.state_dicts import (compare_state_dicts,
                                             describe_key_differences,
                                             format_keys, key_shapes)
-from .registry import ConversionError
+from ._keys import rename_key
+from .registry import ConversionError, ConversionResult
 
 
 def extract_state_dict(checkpoint) -> Tuple['OrderedDict[str, torch.Tensor]',
@@ -131,3 +135,114 @@ def check_state_dict_against_config(state_dict: Dict[str, torch.Tensor],
         ) from e
     check_state_dict_against_model(state_dict, model,
                                    f'the model of {config}')
+
+
+#: ``(key prefixes, what a checkpoint with them is, its --from, another
+#: way)``: which converter an input belongs to when another one refuses it.
+#: Prefixes also match after a wrapper prefix (``model.``).
+KNOWN_LAYOUTS = (
+    (('conv3x3_ocr.', 'ocr_distri_head.', 'cls_head.'),
+     'an official HRNet-OCR checkpoint', 'hrnet-official', ''),
+    (('cp.', 'sp.', 'ffm.', 'conv_out'), 'a CoinCheung/BiSeNet checkpoint',
+     'bisenet-coincheung', ''),
+    (('decode_head.', 'auxiliary_head.'), 'an mmseg segmentor', 'mmseg', ''),
+    (('rpn_head.', 'roi_head.', 'bbox_head.'), 'an mmdet detector', 'mmdet',
+     ''),
+    (('incre_modules.', 'downsamp_modules.', 'classifier.'),
+     'a timm / official HRNet-Image-Classification checkpoint', 'timm',
+     'or load it as it is as the backbone init_cfg '
+     '(hrseg_plugin.CheckedPretrained)'),
+)
+
+
+def foreign_hint(foreign: List[str], origin: str) -> str:
+    """Say which converter the keys another one refused belong to.
+
+    Args:
+        foreign (list[str]): The keys the ``origin`` converter does not
+            take.
+        origin (str): The refusing converter's ``--from`` name.
+
+    Returns:
+        str: ``'(this looks like <what>: use --from <name>)'`` on a new line
+        for the first layout of :data:`KNOWN_LAYOUTS` the keys match, a
+        note on a wrapper prefix (``module.``), or ``''``.
+    """
+    for prefixes, what, name, also in KNOWN_LAYOUTS:
+        if name != origin and any(
+                k.startswith(prefixes) or
+                k.split('.', 1)[-1].startswith(prefixes) for k in foreign):
+            also = f', {also}' if also else ''
+            return f'\n  (this looks like {what}: use --from {name}{also})'
+    if any(k.startswith(('module.', 'model.')) for k in foreign):
+        return ("\n  (keys carry a wrapper prefix such as 'module.'; "
+                f'--from {origin} strips nothing)')
+    return ''
+
+
+def refuse_foreign_keys(state_dict: Dict[str, torch.Tensor],
+                        prefixes: Tuple[str, ...],
+                        what: str,
+                        origin: str) -> None:
+    """Refuse a state dict with keys outside ``prefixes``, naming them.
+
+    Args:
+        state_dict (dict[str, Tensor]): The input weights.
+        prefixes (tuple[str]): The top-level components the model has, each
+            ending in ``'.'`` (``('backbone.', 'neck.', 'head.')``).
+        what (str): The model the input should hold, for the message
+            (``'an mmpose pose-estimator'``).
+        origin (str): The refusing converter's ``--from`` name; the message
+            ends with :func:`foreign_hint`.
+
+    Raises:
+        ConversionError: ``refusing: not <what> state dict; keys outside
+            <prefixes> (<n>):``, the keys and the hint.
+    """
+    foreign = [k for k in state_dict if not k.startswith(prefixes)]
+    if foreign:
+        raise ConversionError(
+            f'refusing: not {what} state dict; keys outside '
+            f'{"/".join(p[:-1] for p in prefixes)} '
+            f'({len(foreign)}):\n{format_keys(foreign)}'
+            f'{foreign_hint(foreign, origin)}')
+
+
+def copy_validated(state_dict: Dict[str, torch.Tensor],
+                   source_meta: dict,
+                   container: str,
+                   origin: str,
+                   recognised: dict,
+                   progress: bool = False,
+                   renames: Sequence[Tuple[str, str]] = ()
+                   ) -> ConversionResult:
+    """Copy validated weights (keys renamed, if asked) and record where
+    they came from.
+
+    Args:
+        state_dict (dict[str, Tensor]): The validated input weights.
+        source_meta (dict): The input checkpoint's ``meta``; kept.
+        container (str): Where the state dict was found
+            (:func:`extract_state_dict`).
+        origin (str): The converter's ``--from`` name.
+        recognised (dict): What the validation found (architecture per
+            component), stored as ``meta['recognised']``.
+        progress (bool): Show a tqdm progress bar over the keys.
+        renames (Sequence[tuple[str, str]]): ``(pattern, replacement)``
+            regular-expression pairs; the first that matches a key renames
+            it (:func:`hrseg_plugin.converters._keys.rename_key`).
+
+    Returns:
+        ConversionResult: The same tensors under their (renamed) keys, in
+        order; ``meta`` is ``source_meta`` plus ``origin``,
+        ``source_container`` and ``recognised``.
+    """
+    from tqdm import tqdm
+    out = OrderedDict()
+    for key in tqdm(state_dict, desc=f'converting ({origin})', unit='key',
+                    disable=not progress, leave=False):
+        out[rename_key(key, renames)] = state_dict[key]
+    meta = dict(source_meta)
+    meta.update(
+        origin=origin, source_container=container, recognised=recognised)
+    return ConversionResult(out, meta)

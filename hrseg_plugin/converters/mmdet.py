@@ -26,9 +26,10 @@ check_state_dict_against_config`).
 import re
 from collections import OrderedDict
 
-from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from hrseg_plugin.utils.state_dicts import compare_state_dicts
 from ._hrnet import built_key_shapes, infer_hrnet_arch, validate_hrnet_keys
-from .checks import extract_state_dict, raise_on_differences
+from .checks import (copy_validated, extract_state_dict, raise_on_differences,
+                     refuse_foreign_keys)
 from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmdet'
@@ -92,20 +93,6 @@ def _validate_hrfpn(sd, backbone_channels) -> dict:
         num_outs=num_outs)
 
 
-def _foreign_hint(foreign) -> str:
-    if any(k.startswith(('decode_head.', 'auxiliary_head.'))
-           for k in foreign):
-        return '\n  (this looks like an mmseg segmentor: use --from mmseg)'
-    if any(k.startswith(('incre_modules.', 'classifier.')) for k in foreign):
-        return ('\n  (this looks like an ImageNet HRNet classification '
-                'model: load it as a backbone init_cfg Pretrained '
-                'checkpoint instead)')
-    if any(k.startswith(('module.', 'model.')) for k in foreign):
-        return ("\n  (keys carry a wrapper prefix such as 'module.'; "
-                '--from mmdet strips nothing)')
-    return ''
-
-
 @register_converter(
     ORIGIN, 'stock MMDetection checkpoint (HRNet / HRFPN detector keys are '
     'already ours): validated copy, meta kept')
@@ -130,16 +117,8 @@ def convert_mmdet(checkpoint: dict,
             HRFPN neck whose keys are missing / unexpected / mis-shaped
             (named).
     """
-    from tqdm import tqdm
-
     sd, src_meta, container = extract_state_dict(checkpoint)
-    foreign = [k for k in sd if not k.startswith(DETECTOR_PREFIXES)]
-    if foreign:
-        raise ConversionError(
-            'refusing: not an mmdet detector state dict; keys outside '
-            f'{"/".join(p[:-1] for p in DETECTOR_PREFIXES)} '
-            f'({len(foreign)}):\n{format_keys(foreign)}'
-            f'{_foreign_hint(foreign)}')
+    refuse_foreign_keys(sd, DETECTOR_PREFIXES, 'an mmdet detector', ORIGIN)
     found = validate_hrnet_keys(sd)
     branch_channels = None
     if 'backbone' in found:
@@ -148,19 +127,12 @@ def convert_mmdet(checkpoint: dict,
     if neck:
         found['neck'] = neck
 
-    out = OrderedDict()
-    for key in tqdm(
-            sd, desc=f'converting ({ORIGIN})', unit='key',
-            disable=not progress, leave=False):
-        out[key] = sd[key]
-
-    meta = dict(src_meta)
-    meta.update(origin=ORIGIN, source_container=container, recognised=found)
+    result = copy_validated(sd, src_meta, container, ORIGIN, found, progress)
     if 'backbone' in found:
-        meta['reproduce_with'] = dict(
+        result.meta['reproduce_with'] = dict(
             backbone=dict(
                 type='hrseg_plugin.HRNet',
                 upsample_cfg=dict(mode='nearest'),
                 norm_eval=True),
             neck=dict(type='hrseg_plugin.HRFPN') if neck else None)
-    return ConversionResult(out, meta)
+    return result

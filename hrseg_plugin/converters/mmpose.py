@@ -30,34 +30,17 @@ with ``upsample_cfg=dict(mode='nearest')`` (stock mmpose's fuse) and
 ``configs/pose_hrnet_w32_coco_256x192.py`` / ``..._w48_...`` do it
 (tests/test_pose.py compares the heatmaps with stock mmpose's).
 """
-from collections import OrderedDict
 
 from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
 from ._hrnet import infer_hrnet_arch, is_hrnet, is_multiscale, our_key_shapes
-from .checks import extract_state_dict, raise_on_differences
+from .checks import (copy_validated, extract_state_dict, raise_on_differences,
+                     refuse_foreign_keys)
 from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmpose'
 
 #: Top-level components of an mmpose pose estimator's state dict.
 POSE_PREFIXES = ('backbone.', 'neck.', 'head.')
-
-
-def _foreign_hint(foreign) -> str:
-    if any(k.startswith(('decode_head.', 'auxiliary_head.'))
-           for k in foreign):
-        return '\n  (this looks like an mmseg segmentor: use --from mmseg)'
-    if any(k.startswith(('rpn_head.', 'roi_head.', 'bbox_head.'))
-           for k in foreign):
-        return '\n  (this looks like an mmdet detector: use --from mmdet)'
-    if any(k.startswith(('incre_modules.', 'classifier.')) for k in foreign):
-        return ('\n  (this looks like a timm / official ImageNet HRNet '
-                'classifier: use --from timm, or load it as the backbone '
-                "init_cfg (hrseg_plugin.CheckedPretrained) as it is)")
-    if any(k.startswith(('module.', 'model.')) for k in foreign):
-        return ("\n  (keys carry a wrapper prefix such as 'module.'; "
-                '--from mmpose strips nothing)')
-    return ''
 
 
 def _validate_backbone(sd) -> dict:
@@ -123,16 +106,8 @@ def convert_mmpose(checkpoint: dict,
             are missing / unexpected / mis-shaped (named), or a heatmap head
             that does not fit the backbone.
     """
-    from tqdm import tqdm
-
     sd, src_meta, container = extract_state_dict(checkpoint)
-    foreign = [k for k in sd if not k.startswith(POSE_PREFIXES)]
-    if foreign:
-        raise ConversionError(
-            'refusing: not an mmpose pose-estimator state dict; keys '
-            f'outside {"/".join(p[:-1] for p in POSE_PREFIXES)} '
-            f'({len(foreign)}):\n{format_keys(foreign)}'
-            f'{_foreign_hint(foreign)}')
+    refuse_foreign_keys(sd, POSE_PREFIXES, 'an mmpose pose-estimator', ORIGIN)
     found = {}
     backbone = _validate_backbone(sd)
     if backbone:
@@ -141,17 +116,11 @@ def convert_mmpose(checkpoint: dict,
     if head:
         found['head'] = head
 
-    out = OrderedDict()
-    for key in tqdm(sd, desc=f'converting ({ORIGIN})', unit='key',
-                    disable=not progress, leave=False):
-        out[key] = sd[key]
-
-    meta = dict(src_meta)
-    meta.update(origin=ORIGIN, source_container=container, recognised=found)
+    result = copy_validated(sd, src_meta, container, ORIGIN, found, progress)
     if backbone:
-        meta['reproduce_with'] = dict(
+        result.meta['reproduce_with'] = dict(
             backbone=dict(
                 type='hrseg_plugin.HRNet',
                 upsample_cfg=dict(mode='nearest'),
                 multiscale_output=backbone['multiscale_output']))
-    return ConversionResult(out, meta)
+    return result

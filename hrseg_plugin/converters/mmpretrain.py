@@ -27,12 +27,12 @@ HRNet backbone with exactly the keys its shapes describe; an
 backbone; a ``LinearClsHead`` (``head.fc``) on the neck's channels.
 Missing / unexpected / shape-mismatched keys are named in the refusal.
 """
-from collections import OrderedDict
 
-from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from hrseg_plugin.utils.state_dicts import compare_state_dicts
 from ._hrnet import (infer_hrnet_arch, is_hrnet, is_multiscale,
                      our_key_shapes, read_cls_neck_widths)
-from .checks import extract_state_dict, raise_on_differences
+from .checks import (copy_validated, extract_state_dict, raise_on_differences,
+                     refuse_foreign_keys)
 from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmpretrain'
@@ -42,20 +42,6 @@ CLASSIFIER_PREFIXES = ('backbone.', 'neck.', 'head.')
 
 #: ``HRFuseScales`` inside the classifier's neck list.
 NECK = 'neck.0.'
-
-
-def _foreign_hint(foreign) -> str:
-    if any(k.startswith(('incre_modules.', 'downsamp_modules.',
-                         'classifier.')) for k in foreign):
-        return ('\n  (this looks like a timm / official HRNet-Image-'
-                'Classification checkpoint: use --from timm)')
-    if any(k.startswith(('decode_head.', 'auxiliary_head.'))
-           for k in foreign):
-        return '\n  (this looks like an mmseg segmentor: use --from mmseg)'
-    if any(k.startswith(('module.', 'model.')) for k in foreign):
-        return ("\n  (keys carry a wrapper prefix such as 'module.'; "
-                '--from mmpretrain strips nothing)')
-    return ''
 
 
 def validate_hrnet_classifier(sd) -> dict:
@@ -125,28 +111,16 @@ def convert_mmpretrain(checkpoint: dict,
             hint for timm / mmseg checkpoints), or HRNet / HRFuseScales /
             LinearClsHead keys missing, unexpected or mis-shaped (named).
     """
-    from tqdm import tqdm
-
     sd, src_meta, container = extract_state_dict(checkpoint)
-    foreign = [k for k in sd if not k.startswith(CLASSIFIER_PREFIXES)]
-    if foreign:
-        raise ConversionError(
-            'refusing: not an mmpretrain classifier state dict; keys '
-            f'outside {"/".join(p[:-1] for p in CLASSIFIER_PREFIXES)} '
-            f'({len(foreign)}):\n{format_keys(foreign)}'
-            f'{_foreign_hint(foreign)}')
+    refuse_foreign_keys(sd, CLASSIFIER_PREFIXES, 'an mmpretrain classifier',
+                        ORIGIN)
     found = validate_hrnet_classifier(sd)
 
-    out = OrderedDict()
-    for key in tqdm(sd, desc=f'converting ({ORIGIN})', unit='key',
-                    disable=not progress, leave=False):
-        out[key] = sd[key]
-    meta = dict(src_meta)
-    meta.update(origin=ORIGIN, source_container=container, recognised=found)
+    result = copy_validated(sd, src_meta, container, ORIGIN, found, progress)
     if found:
-        meta['reproduce_with'] = dict(
+        result.meta['reproduce_with'] = dict(
             backbone=dict(type='hrseg_plugin.HRNet',
                           upsample_cfg=dict(mode='nearest')),
             neck=[dict(type='hrseg_plugin.HRNetClsNeck', global_pool=False),
                   dict(type='GlobalAveragePooling')])
-    return ConversionResult(out, meta)
+    return result

@@ -44,10 +44,11 @@ full check against a model is ``--config`` (see
 """
 from collections import OrderedDict
 
-from hrseg_plugin.utils.state_dicts import compare_state_dicts, format_keys
+from hrseg_plugin.utils.state_dicts import compare_state_dicts
 from ._hrnet import validate_hrnet_keys
-from ._keys import conv_module_spec, rename_key
-from .checks import extract_state_dict, raise_on_differences
+from ._keys import conv_module_spec
+from .checks import (copy_validated, extract_state_dict, raise_on_differences,
+                     refuse_foreign_keys)
 from .registry import ConversionError, ConversionResult, register_converter
 
 ORIGIN = 'mmseg'
@@ -186,44 +187,17 @@ def convert_mmseg(checkpoint: dict,
             HRNet / OCRNet / BiSeNetV1 part whose keys are missing /
             unexpected / mis-shaped (named).
     """
-    from tqdm import tqdm
-
     sd, src_meta, container = extract_state_dict(checkpoint)
-    foreign = [k for k in sd if not k.startswith(SEGMENTOR_PREFIXES)]
-    if foreign:
-        hint = ''
-        official = ('conv3x3_ocr.', 'ocr_distri_head.', 'cls_head.')
-        if any(k.split('.', 1)[-1].startswith(official) or
-               k.startswith(official) for k in foreign):
-            hint = ('\n  (this looks like an official HRNet-OCR checkpoint: '
-                    'use --from hrnet-official)')
-        elif any(k.startswith(('cp.', 'sp.', 'ffm.', 'conv_out'))
-                 for k in foreign):
-            hint = ('\n  (this looks like a CoinCheung/BiSeNet checkpoint: '
-                    'use --from bisenet-coincheung)')
-        elif any(k.startswith(('module.', 'model.')) for k in foreign):
-            hint = ("\n  (keys carry a wrapper prefix such as 'module.'; "
-                    '--from mmseg strips nothing)')
-        raise ConversionError(
-            'refusing: not an mmseg segmentor state dict; keys outside '
-            f'{"/".join(p[:-1] for p in SEGMENTOR_PREFIXES)} '
-            f'({len(foreign)}):\n{format_keys(foreign)}{hint}')
+    refuse_foreign_keys(sd, SEGMENTOR_PREFIXES, 'an mmseg segmentor', ORIGIN)
     bisenet = _BISENET_ANCHOR in sd
     found = _convert_bisenet(sd) if bisenet else validate_hrnet_keys(sd)
     renames = BISENET_RENAMES if bisenet else ()
 
-    out = OrderedDict()
-    for key in tqdm(
-            sd, desc=f'converting ({ORIGIN})', unit='key',
-            disable=not progress, leave=False):
-        out[rename_key(key, renames)] = sd[key]
-
-    meta = dict(src_meta)
-    meta.update(
-        origin=ORIGIN, source_container=container, recognised=found)
+    result = copy_validated(sd, src_meta, container, ORIGIN, found, progress,
+                            renames)
     if bisenet:
-        meta['renamed'] = [f'{p} -> {r}' for p, r in BISENET_RENAMES]
-        meta['reproduce_with'] = (
+        result.meta['renamed'] = [f'{p} -> {r}' for p, r in BISENET_RENAMES]
+        result.meta['reproduce_with'] = (
             'configs/bisenet_r18.py (ResNet-18 context path; other depths: '
             'its backbone_cfg, context / spatial / head widths)')
-    return ConversionResult(out, meta)
+    return result
