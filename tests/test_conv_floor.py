@@ -36,3 +36,15 @@ def test_onednn_trace_names_what_runs():
     assert set(trace) == {'implementation', 'algorithm', 'kernel_ms',
                           'reorder_ms', 'reorders'}
     assert trace['implementation'] != '?' and trace['kernel_ms'] > 0
+
+
+def test_gemm_peak_is_in_the_table():
+    """The matrix-product reference: a rate per precision, printed above
+    the convs."""
+    gemm = cf.gemm_peak(repeat=1, size=256)
+    assert set(gemm) == {'float32', 'bfloat16'}
+    assert all(rate > 0 for rate in gemm.values())
+    text = cf.format_rows(cf.measure([CASE], repeat=1, onnx=False,
+                                     trace=False), 1, gemm)
+    assert f'float32 {gemm["float32"]:.1f}' in text
+    assert text.index('GEMM peak') < text.index(CASE.name)

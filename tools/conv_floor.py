@@ -3,9 +3,10 @@ PyTorch (float32 in both layouts, bfloat16) and onnxruntime (float32,
 int8), and what oneDNN executes for them (``ONEDNN_VERBOSE``).
 
 The shapes are those of our models at 512x1024 plus one large square conv
-(``hrseg_plugin/apis/conv_floor.py``). A network whose convolutions run
-near the best of these rates cannot get much faster in that precision
-without doing fewer MACs.
+(``hrseg_plugin/apis/conv_floor.py``), and a large matrix product for the
+practical peak of the cores. A network whose convolutions run near the
+best of these rates cannot get much faster in that precision without doing
+fewer MACs.
 
 Examples::
 
@@ -43,16 +44,17 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     from hrseg_plugin.apis.conv_floor import (DEFAULT_CASES, format_rows,
-                                              measure)
+                                              gemm_peak, measure)
     if args.threads:
         torch.set_num_threads(args.threads)
+    gemm = gemm_peak(args.repeat)
     rows = measure(DEFAULT_CASES, args.repeat, not args.no_onnx,
                    not args.no_trace)
-    print(format_rows(rows, torch.get_num_threads()))
+    print(format_rows(rows, torch.get_num_threads(), gemm))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(threads=torch.get_num_threads(), rows=rows), f,
-                      indent=2)
+            json.dump(dict(threads=torch.get_num_threads(), gemm_peak=gemm,
+                           rows=rows), f, indent=2)
     return 0
 
 

@@ -8,6 +8,9 @@ this times, with the threads the models use:
   and bfloat16 (``--amp``'s autocast);
 - the same conv as a one-node ONNX model in onnxruntime, float32 and int8
   (the QDQ quantization of ``tools/export_onnx.py --int8``);
+- a large square matrix product (MKL's GEMM), float32 and bfloat16: the
+  practical arithmetic peak of these cores, the rate no float32 network
+  can beat without doing fewer multiplications;
 - with ``ONEDNN_VERBOSE=1`` in a child process, what oneDNN executes for
   the PyTorch float32 conv: the implementation (``brg_conv_fwd``, ``jit``,
   Winograd would show as ``wino``), its algorithm, its own kernel time and
@@ -179,6 +182,27 @@ def onednn_trace(case: ConvCase, channels_last: bool,
     return trace
 
 
+def gemm_peak(repeat: int, size: int = 2048) -> Dict[str, float]:
+    """GMAC/s of a ``size`` x ``size`` x ``size`` matrix product.
+
+    Args:
+        repeat (int): Timed calls (median).
+        size (int): The matrices' side.
+
+    Returns:
+        dict: ``{'float32': GMAC/s, 'bfloat16': GMAC/s}``.
+    """
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(size, size, generator=gen)
+    b = torch.randn(size, size, generator=gen)
+    out = {}
+    for dtype in (torch.float32, torch.bfloat16):
+        x, y = a.to(dtype), b.to(dtype)
+        seconds = median_seconds(lambda: torch.mm(x, y), repeat)
+        out[str(dtype).split('.')[-1]] = size**3 / 1e9 / seconds
+    return out
+
+
 def nominal_ghz() -> Optional[float]:
     """The clock /proc/cpuinfo reports (GHz), if any."""
     try:
@@ -210,10 +234,11 @@ def measure(cases: List[ConvCase], repeat: int = 10, onnx: bool = True,
     return rows
 
 
-def format_rows(rows: List[dict], threads: int) -> str:
+def format_rows(rows: List[dict], threads: int,
+                gemm: Optional[Dict[str, float]] = None) -> str:
     """A table: GMAC/s of each way to run each conv, the MACs per cycle per
     core at the nominal clock of the fastest float32 run, and what oneDNN
-    ran."""
+    ran; first, the GEMM peak (:func:`gemm_peak`) if given."""
     ghz = nominal_ghz()
     runs = [('torch_nchw', 'fp32 NCHW'), ('torch_nhwc', 'fp32 NHWC'),
             ('torch_bf16_nhwc', 'bf16 NHWC'), ('ort_float32', 'ORT fp32'),
@@ -222,7 +247,14 @@ def format_rows(rows: List[dict], threads: int) -> str:
     head = f'{"conv":42s} {"GMAC":>6s} ' + ' '.join(
         f'{label:>10s}' for _, label in runs) + '  MAC/cycle/core'
     lines = [f'GMAC/s, median; {threads} threads; nominal clock '
-             f'{ghz or "?"} GHz', head]
+             f'{ghz or "?"} GHz']
+    if gemm:
+        per = (f'{gemm["float32"] / threads / ghz:.1f} float32 MAC/cycle/'
+               'core' if ghz else '')
+        lines.append(f'GEMM peak (2048^3 torch.mm): float32 '
+                     f'{gemm["float32"]:.1f}, bfloat16 '
+                     f'{gemm["bfloat16"]:.1f} GMAC/s {per}')
+    lines.append(head)
     for row in rows:
         rates = [row['gmacs'] / row[k] for k, _ in runs]
         best = max(row['gmacs'] / row[k] for k in ('torch_nchw',
