@@ -98,6 +98,7 @@ def test_hook_stops_a_detector_on_a_non_finite_loss_term():
         model.parse_losses(dict(finite, loss_bbox=torch.tensor(float('nan'))))
 
 
+@pytest.mark.slow
 def test_all_ignore_crop_gives_finite_loss_and_gradients():
     for name in ('hrnet_ocr', 'bisenet_r18'):
         model = build_demo_model(name)

@@ -40,6 +40,7 @@ def hrnet_extra(draw):
     return extra
 
 
+@pytest.mark.slow
 @settings(**SETTINGS)
 @given(extra=hrnet_extra(), h=sizes, w=sizes,
        transition_mode=st.sampled_from(['last', 'all']),

@@ -221,6 +221,7 @@ def test_train_seg_loss_decreases(seg_trained):
     assert 'SyncBatchNorm' in first.stdout + first.stderr
 
 
+@pytest.mark.slow
 def test_resume_from_latest_checkpoint(seg_trained):
     work_dir, _, resumed = seg_trained
     assert 'Auto resumed from the latest checkpoint' in (resumed.stdout +
