@@ -416,3 +416,19 @@ def test_mmseg_refuses_foreign_and_truncated(tmp_path, capsys):
     assert 'backbone.stage4.2.fuse_layers.3.0.2.0.weight' in err
     assert 'decode_head.1.object_context_block.key_project.1.bn.bias' in err
     assert not dst.exists()
+
+
+@pytest.mark.parametrize('origin', ['mmseg', 'mmdet', 'mmpose'])
+def test_other_converters_point_official_checkpoints_here(origin):
+    """The official code saves its model under ``FullModel.model``: the
+    OpenMMLab converters refuse those keys and name ``--from
+    hrnet-official``; a plain ``module.`` wrapper gets the wrapper note."""
+    from hrseg_plugin.converters import ConversionError, convert_checkpoint
+    official = {'model.conv3x3_ocr.0.weight': torch.zeros(1),
+                'model.cls_head.weight': torch.zeros(1)}
+    with pytest.raises(ConversionError, match='use --from hrnet-official'):
+        convert_checkpoint(origin, official)
+    wrapped = {'module.backbone.conv1.weight': torch.zeros(1)}
+    with pytest.raises(ConversionError,
+                       match=f'--from {origin} strips nothing'):
+        convert_checkpoint(origin, wrapped)

@@ -96,7 +96,8 @@ def write_probe(folder: str, name: str = '') -> None:
     Raises:
         OSError: The folder cannot be created or written to.
     """
-    probe = osp.join(folder, f'.{name}.write-test-{os.getpid()}')
+    probe = osp.join(folder, f'.{name + "." if name else ""}write-test-'
+                     f'{os.getpid()}')
     os.makedirs(folder, exist_ok=True)
     with open(probe, 'w') as f:
         f.write('ok')

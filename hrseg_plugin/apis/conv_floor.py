@@ -251,7 +251,7 @@ def format_rows(rows: List[dict], threads: int,
     if gemm:
         per = (f'{gemm["float32"] / threads / ghz:.1f} float32 MAC/cycle/'
                'core' if ghz else '')
-        lines.append(f'GEMM peak (2048^3 torch.mm): float32 '
+        lines.append(f'GEMM peak (square torch.mm): float32 '
                      f'{gemm["float32"]:.1f}, bfloat16 '
                      f'{gemm["bfloat16"]:.1f} GMAC/s {per}')
     lines.append(head)

@@ -137,11 +137,15 @@ def check_state_dict_against_config(state_dict: Dict[str, torch.Tensor],
                                    f'the model of {config}')
 
 
+#: The official HRNet-OCR code saves its model under a wrapper
+#: (``FullModel.model``), so its keys are recognised with one as well.
+_OFFICIAL_OCR = ('conv3x3_ocr.', 'ocr_distri_head.', 'cls_head.')
+
 #: ``(key prefixes, what a checkpoint with them is, its --from, another
 #: way)``: which converter an input belongs to when another one refuses it.
-#: Prefixes also match after a wrapper prefix (``model.``).
 KNOWN_LAYOUTS = (
-    (('conv3x3_ocr.', 'ocr_distri_head.', 'cls_head.'),
+    (_OFFICIAL_OCR + tuple(wrapper + p for wrapper in ('model.', 'module.')
+                           for p in _OFFICIAL_OCR),
      'an official HRNet-OCR checkpoint', 'hrnet-official', ''),
     (('cp.', 'sp.', 'ffm.', 'conv_out'), 'a CoinCheung/BiSeNet checkpoint',
      'bisenet-coincheung', ''),
@@ -169,9 +173,7 @@ def foreign_hint(foreign: List[str], origin: str) -> str:
         note on a wrapper prefix (``module.``), or ``''``.
     """
     for prefixes, what, name, also in KNOWN_LAYOUTS:
-        if name != origin and any(
-                k.startswith(prefixes) or
-                k.split('.', 1)[-1].startswith(prefixes) for k in foreign):
+        if name != origin and any(k.startswith(prefixes) for k in foreign):
             also = f', {also}' if also else ''
             return f'\n  (this looks like {what}: use --from {name}{also})'
     if any(k.startswith(('module.', 'model.')) for k in foreign):
